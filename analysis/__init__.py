@@ -1,0 +1,1 @@
+"""Analysis: statistics, plots (pure: data in, figure out), reports and the dashboard."""

@@ -1,0 +1,1 @@
+"""Experiment drivers: batch execution, the resumable run store, sweeps and sensitivity studies."""

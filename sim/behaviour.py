@@ -1,0 +1,69 @@
+"""Behavioural component: shopping, buying, complaining, recommending, switching and leaving.
+
+* Firm choice among the firms a shopper knows is a multinomial logit on attitude, reputation
+  and price (McFadden 1974), drawn with Gumbel noise from the ``choice`` stream.
+* Complaints: only a minority of dissatisfied customers complain (TARP 1979, the complaint
+  iceberg); a recovery restores satisfaction, less the longer it takes.
+* Leaving is a weekly hazard that falls with loyalty (cumulative satisfaction, Bolton 1998);
+  switching happens when a known rival is liked clearly better than the current firm.
+* The 0–10 likelihood-to-recommend answer (Reichheld 2003) is read off loyalty, the last
+  journey's satisfaction and the current mood.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def choose_firm(
+    attitude: np.ndarray, aware: np.ndarray, reputation: np.ndarray, price: np.ndarray,
+    price_sensitivity: np.ndarray, u: np.ndarray,
+) -> np.ndarray:
+    """Index of the chosen firm per customer (−1 when aware of none), logit with Gumbel draws.
+
+    Utility ``4·attitude + 2·reputation − β_seg·(price/mean price − 1)·10``."""
+    rel_price = price / price.mean() - 1.0
+    util = 4.0 * attitude + 2.0 * reputation[None, :] - 10.0 * price_sensitivity[:, None] * rel_price[None, :]
+    util = util - np.log(-np.log(np.clip(u, 1e-12, 1 - 1e-7)))
+    util = np.where(aware, util, -np.inf)
+    choice = util.argmax(axis=1).astype(np.int8)
+    return np.where(aware.any(axis=1), choice, np.int8(-1))
+
+
+def likelihood_to_recommend(loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray, cp) -> np.ndarray:
+    """0–10 answer: ``round(center + slope·(score − 0.6))`` with score = 0.55·L + 0.3·s + 0.15·(0.5 + 0.5·a)."""
+    score = 0.55 * loyalty + 0.3 * satisfaction + 0.15 * (0.5 + 0.5 * affect)
+    return np.clip(np.rint(cp.ltr_center + cp.ltr_slope * (score - 0.6)), 0, 10).astype(np.int8)
+
+
+def churn_hazard(loyalty: np.ndarray, cp, multiplier: float = 1.0) -> np.ndarray:
+    """Weekly probability of leaving: ``base·exp(−slope·(L − 0.5))·multiplier``, capped at 1."""
+    return np.minimum(1.0, cp.churn_base * multiplier * np.exp(-cp.churn_loyalty_slope * (loyalty - 0.5)))
+
+
+def basket_units(
+    base_basket: np.ndarray, n_channels: np.ndarray, personal_accuracy: np.ndarray, personalization: np.ndarray,
+    cp, economy: float = 1.0,
+) -> np.ndarray:
+    """Units bought: segment basket × omnichannel uplift × personalisation uplift × economy.
+
+    Omnichannel: ``1 + uplift·(channels used − 1)`` (Sopadjieva, Dholakia & Benjamin 2017);
+    personalisation: ``1 + uplift·p·max(accuracy − 0.4, 0)/0.6`` (relevant offers sell)."""
+    omni = 1.0 + cp.omnichannel_basket_uplift * (n_channels - 1)
+    pers = 1.0 + cp.personalization_basket_uplift * personalization * np.maximum(personal_accuracy - 0.4, 0.0) / 0.6
+    return (base_basket * omni * pers * economy).astype(np.float32)
+
+
+def recover_complaints(
+    satisfaction: np.ndarray, affect: np.ndarray, complained: np.ndarray, u: np.ndarray,
+    success: np.ndarray, value: np.ndarray, cp,
+) -> np.ndarray:
+    """Complaint recovery: success restores ``boost·value`` of satisfaction (and lifts affect);
+    a failed recovery (double deviation) costs a further 0.1. Returns the success mask."""
+    ok = complained & (u < success)
+    bad = complained & ~ok
+    satisfaction += ok * (cp.recovery_boost * value) - bad * np.float32(0.1)
+    affect += ok * (cp.recovery_boost * value) - bad * np.float32(0.1)
+    np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
+    np.clip(affect, -1.0, 1.0, out=affect)
+    return ok

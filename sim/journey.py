@@ -1,0 +1,92 @@
+"""The customer journey: touchpoints, channels and how one journey is experienced.
+
+A journey walks the touchpoints in order (awareness → … → after-sales service). At each one
+the customer picks a channel (segment preference, stickiness to the current channel), meets
+the firm's true quality for that touchpoint × channel, plus personalisation and noise, and
+maybe a failure; a channel change costs effort and quality unless the firm's omnichannel
+integration removes the seam (Lemon & Verhoef 2016, journey and touchpoints; Verhoef,
+Kannan & Inman 2015, omnichannel integration).
+
+All functions are vectorised over the whole population: one array row per customer, with a
+mask saying who is on a journey this week.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TOUCHPOINTS = ("awareness", "consideration", "purchase", "delivery", "after_sales")
+CHANNELS = ("web", "app", "social", "phone", "email", "store")
+N_TOUCHPOINTS = len(TOUCHPOINTS)
+N_CHANNELS = len(CHANNELS)
+PURCHASE_TP = TOUCHPOINTS.index("purchase")
+DELIVERY_TP = TOUCHPOINTS.index("delivery")
+DIGITAL = np.array([c in ("web", "app", "social", "email") for c in CHANNELS])
+HUMAN = np.array([c in ("phone", "store") for c in CHANNELS])
+PHYSICAL = np.array([c == "store" for c in CHANNELS])
+
+
+def choose_channels(
+    cum_pref: np.ndarray, segment: np.ndarray, u_pick: np.ndarray, u_stay: np.ndarray, stickiness: float
+) -> np.ndarray:
+    """Channel index per customer and touchpoint, shape (N, T) int8.
+
+    ``cum_pref`` (S, C) holds each segment's cumulative channel-choice probabilities; at the
+    first touchpoint the channel is drawn from the segment's preference, later ones keep the
+    previous channel with probability ``stickiness`` and redraw otherwise.
+    ``u_pick`` and ``u_stay`` are uniforms of shape (N, T).
+    """
+    cum = cum_pref[segment]  # (N, C)
+    n, t = u_pick.shape
+    out = np.empty((n, t), dtype=np.int8)
+    for k in range(t):
+        drawn = (u_pick[:, k, None] > cum[:, :-1]).sum(axis=1, dtype=np.int8)
+        if k == 0:
+            out[:, 0] = drawn
+        else:
+            out[:, k] = np.where(u_stay[:, k] < stickiness, out[:, k - 1], drawn)
+    return out
+
+
+def experience_touchpoints(
+    quality: np.ndarray,
+    firm: np.ndarray,
+    channels: np.ndarray,
+    noise: np.ndarray,
+    failed: np.ndarray,
+    personal: np.ndarray,
+    integration: np.ndarray,
+    journey_p,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Experienced quality (N, T) in [0, 1] and journey effort (N,) in [0, 1].
+
+    ``quality`` (K, T, C) is each firm's effective true quality, ``firm`` (N,) the firm each
+    customer deals with, ``noise`` (N, T) standard normals, ``failed`` (N, T) bool,
+    ``personal`` (N,) the personalisation effect on quality (may be negative when the data
+    behind it is poor), ``integration`` (K,) the effective omnichannel integration.
+    """
+    n, t = channels.shape
+    tp = np.arange(t)
+    q = quality[firm[:, None], tp[None, :], channels]  # (N, T)
+    seam = np.zeros((n, t), dtype=bool)
+    seam[:, 1:] = channels[:, 1:] != channels[:, :-1]
+    friction = (1.0 - integration)[firm].astype(np.float32)  # (N,)
+    x = q + personal[:, None] + journey_p.quality_noise * noise
+    x -= seam * (journey_p.switch_quality_penalty * friction)[:, None]
+    x -= failed * np.float32(journey_p.failure_penalty)
+    np.clip(x, 0.0, 1.0, out=x)
+    effort = journey_p.base_effort + (
+        seam.sum(axis=1) * journey_p.switch_effort * friction + failed.sum(axis=1) * journey_p.failure_effort
+    ) / t
+    return x.astype(np.float32, copy=False), np.minimum(effort, 1.0).astype(np.float32)
+
+
+def channels_used(channels: np.ndarray) -> np.ndarray:
+    """Number of distinct channels in each journey, shape (N,)."""
+    bits = np.bitwise_or.reduce(np.left_shift(np.uint8(1), channels.astype(np.uint8)), axis=1)
+    return np.unpackbits(bits[:, None], axis=1).sum(axis=1)
+
+
+def channel_bits(channels: np.ndarray) -> np.ndarray:
+    """Bit mask (uint8) of the channels used in each journey."""
+    return np.bitwise_or.reduce(np.left_shift(np.uint8(1), channels.astype(np.uint8)), axis=1)

@@ -1,0 +1,431 @@
+"""CXModel: the schedule. One week = one ``step()``, a fixed sequence of named phases.
+
+Phases (the same order as in ``sim/ODD.md``):
+
+1. ``_phase_shocks``        start shocks due this week, set market-wide effects
+2. ``_phase_occasions``     who shops this week, and at which firm
+3. ``_phase_journeys``      channels, experienced quality, failures, effort, affect (peak–end)
+4. ``_phase_evaluate``      satisfaction (expectation–disconfirmation), likelihood to recommend
+5. ``_phase_purchases``     completed purchases, spend, acquisitions
+6. ``_phase_complaints``    complaints and service recovery
+7. ``_phase_learn``         expectations, loyalty, attitudes
+8. ``_phase_word_of_mouth`` recommendations, warnings, reviews, reputation, awareness
+9. ``_phase_churn``         leaving and switching
+10. ``_phase_mechanism``    each firm's stages 3→1→2 (data, audience, map), 5→4 (feedback, improve)
+11. ``_phase_economics``    revenue, costs, profit
+12. ``_phase_record``       KPIs of the week
+
+Within a phase every customer is updated simultaneously from the state at the start of the
+phase (compute, then commit). All randomness comes from the named streams in ``sim.rng``.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim import behaviour, cognition, emotion, journey, mechanism, shocks, wom
+from sim.agents import Customer
+from sim.firm import Firm
+from sim.journey import N_CHANNELS, N_TOUCHPOINTS, PURCHASE_TP
+from sim.kpis import SERIES
+from sim.network import build_network
+from sim.params import Params, validate
+from sim.rng import Streams
+from sim.state import CUSTOMER, LAPSED, PROSPECT, CustomerState
+
+
+class CXModel(mesa.Model):
+    """The customer experience management model.
+
+    ``CXModel(params, rng=seed)``; ``customer_agents=False`` skips building the Mesa
+    ``Customer`` views (the batch path: the arrays are the state either way, and
+    :meth:`customer` builds a view on demand).
+    """
+
+    def __init__(self, params: Params | None = None, rng: int = 0, *, customer_agents: bool = True):
+        if isinstance(rng, np.random.Generator) or rng is None:
+            raise TypeError("CXModel needs an integer seed: rng=<int>")
+        super().__init__(rng=int(rng))
+        self.params = validate(params or Params())
+        self.seed = int(rng)
+        self.streams = Streams(self.seed)
+        p = self.params
+        self.n = p.population.n_customers
+        self.scale = self.n / 1000.0  # money per 1,000 market customers → per market
+        segs = p.population.segments
+        self.n_segments = len(segs)
+        self.firms: list[Firm] = [Firm(self, k, fp, p, self.n_segments) for k, fp in enumerate(p.firms)]
+        self.n_firms = len(self.firms)
+        self._segment_tables()
+        self.state = CustomerState(self.n, self.n_firms, N_TOUCHPOINTS)
+        self._initialise_population()
+        net = p.market.network
+        self.network = build_network(net.kind, self.n, net.mean_degree, net.rewire, self.streams.network)
+        self.shock_state = shocks.ShockState(self.n_firms)
+        self._customer_views: dict[int, Customer] = {}
+        if customer_agents:
+            for i in range(self.n):
+                self._customer_views[i] = Customer(self, i)
+        self.history: list[np.ndarray] = []
+        self.kpi_names = SERIES
+        self._week = {}
+        self._clv_margin = np.nan
+        self._clv_retention = np.nan
+        self._discount = (1.0 + p.market.discount_rate) ** (1 / 52) - 1.0
+        self.running = True
+        self._refresh_counts()
+
+    # ------------------------------------------------------------------------------------
+    # set-up
+    # ------------------------------------------------------------------------------------
+    def _segment_tables(self) -> None:
+        segs = self.params.population.segments
+        pref = np.array([s.channel_pref for s in segs], dtype=float)
+        pref /= pref.sum(axis=1, keepdims=True)
+        self.cum_pref = np.cumsum(pref, axis=1)
+        self.seg_share = np.array([s.share for s in segs]) / sum(s.share for s in segs)
+        self.seg_need = np.array([s.need for s in segs], dtype=np.float32)
+        self.seg_rate = np.array([s.purchase_rate for s in segs], dtype=np.float32)
+        self.seg_basket = np.array([s.basket for s in segs], dtype=np.float32)
+        self.seg_price = np.array([s.price_sensitivity for s in segs], dtype=np.float32)
+        self.seg_social = np.array([s.sociability for s in segs], dtype=np.float32)
+
+    def _initialise_population(self) -> None:
+        p, st, r = self.params, self.state, self.streams.population
+        n, k = self.n, self.n_firms
+        st.segment[:] = np.minimum(np.searchsorted(np.cumsum(self.seg_share), r.random(n)), self.n_segments - 1)
+        st.expectation[:] = np.clip(self.seg_need[st.segment] + r.normal(0, 0.05, n), 0, 1)
+        shares = np.array([f.params.initial_share for f in self.firms], dtype=float)
+        shares = shares / shares.sum() if shares.sum() > 0 else np.full(k, 1.0 / k)
+        is_cust = r.random(n) < p.population.initial_customer_share
+        firm = np.minimum(np.searchsorted(np.cumsum(shares), r.random(n)), k - 1)
+        st.status[:] = np.where(is_cust, CUSTOMER, PROSPECT)
+        st.firm[:] = np.where(is_cust, firm, -1)
+        st.tenure[:] = np.where(is_cust, r.integers(0, 157, n), 0)
+        st.attitude[:] = np.clip(r.normal(0.55, 0.08, (n, k)), 0, 1)
+        loyalty = np.clip(r.normal(0.6, 0.08, n), 0, 1)
+        st.loyalty[:] = np.where(is_cust, loyalty, 0.0)
+        rows = np.flatnonzero(is_cust)
+        st.attitude[rows, firm[rows]] = loyalty[rows]
+        st.aware[:] = r.random((n, k)) < p.population.initial_awareness
+        st.aware[rows, firm[rows]] = True
+        st.satisfaction[:] = np.where(is_cust, loyalty, 0.5)
+        st.perceived[:] = np.float32(self.firms[0].quality.mean())
+        st.effort[:] = p.journey.base_effort
+        st.activity[:] = np.where(is_cust, self.seg_rate[st.segment], 0.0)
+        first = np.minimum(np.searchsorted(self.cum_pref[0], r.random(n)), N_CHANNELS - 1)
+        st.channels[:] = np.where(is_cust, np.left_shift(1, first), 0).astype(np.uint8)
+        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, p.customer)
+
+    # ------------------------------------------------------------------------------------
+    # Mesa views
+    # ------------------------------------------------------------------------------------
+    def customer(self, i: int) -> Customer:
+        """The Mesa agent of customer ``i`` (built on demand when agents were not pre-built)."""
+        if i not in self._customer_views:
+            if not 0 <= i < self.n:
+                raise IndexError(f"customer index {i} outside 0..{self.n - 1}")
+            self._customer_views[i] = Customer(self, i)
+        return self._customer_views[i]
+
+    @property
+    def focal(self) -> Firm:
+        return self.firms[0]
+
+    # ------------------------------------------------------------------------------------
+    # the week
+    # ------------------------------------------------------------------------------------
+    def step(self) -> None:
+        t = self.steps
+        w = self._week = {}
+        w["start_firm"] = np.where(self.state.status == CUSTOMER, self.state.firm, -1)
+        self._phase_shocks(t)
+        self._phase_occasions(t)
+        self._phase_journeys(t)
+        self._phase_evaluate()
+        self._phase_purchases()
+        self._phase_complaints()
+        self._phase_learn()
+        self._phase_word_of_mouth()
+        self._phase_churn()
+        self._phase_mechanism(t)
+        self._phase_economics(t)
+        self._phase_record(t)
+
+    def _phase_shocks(self, t: int) -> None:
+        u = self.streams.shock.random(len(self.params.shocks))
+        shocks.start_shocks(self, t, u)
+        shocks.apply_active(self, t)
+
+    def _phase_occasions(self, t: int) -> None:
+        """Customers shop with their segment's weekly rate (more if they use more channels);
+        aware prospects and lapsed customers shop at a lower rate and pick a firm by logit."""
+        st, cp, w = self.state, self.params.customer, self._week
+        r = self.streams.occasion
+        u_occ = r.random(self.n, dtype=np.float32)
+        u_adv = r.random((self.n, self.n_firms), dtype=np.float32)
+        u_choice = self.streams.choice.random((self.n, self.n_firms))
+        economy = self.shock_state.economy
+        # advertising makes non-customers aware (Bass p)
+        adv = np.array([f.advertising for f in self.firms], dtype=np.float32)
+        outside = st.status != CUSTOMER
+        st.aware |= outside[:, None] & (u_adv < adv[None, :])
+        n_ch = np.unpackbits(st.channels[:, None], axis=1).sum(axis=1)
+        rate = self.seg_rate[st.segment] * (1.0 + cp.omnichannel_visit_uplift * np.maximum(n_ch - 1, 0)) * economy
+        cust = (st.status == CUSTOMER) & (u_occ < rate)
+        outside_rate = np.where(st.status == LAPSED, cp.winback_rate, cp.prospect_shop_rate) * economy
+        seeker = outside & (u_occ < outside_rate) & st.aware.any(axis=1)
+        reputation = np.array([f.reputation for f in self.firms])
+        price = np.array([f.price for f in self.firms])
+        choice = behaviour.choose_firm(st.attitude, st.aware, reputation, price, self.seg_price[st.segment], u_choice)
+        w["journey"] = cust | (seeker & (choice >= 0))
+        w["seeker"] = seeker & (choice >= 0)
+        w["dealer"] = np.where(cust, st.firm, np.where(w["seeker"], choice, -1)).astype(np.int8)
+
+    def _phase_journeys(self, t: int) -> None:
+        st, jp, w = self.state, self.params.journey, self._week
+        rc, rt, rf = self.streams.channel, self.streams.touchpoint, self.streams.failure
+        n, T = self.n, N_TOUCHPOINTS
+        u_pick = rc.random((n, T), dtype=np.float32)
+        u_stay = rc.random((n, T), dtype=np.float32)
+        noise = rt.standard_normal((n, T), dtype=np.float32)
+        u_fail = rf.random((n, T), dtype=np.float32)
+        w["u_abandon"] = rf.random(n, dtype=np.float32)
+        dealer = np.maximum(w["dealer"], 0)
+        channels = journey.choose_channels(self.cum_pref, st.segment, u_pick, u_stay, jp.channel_stickiness)
+        fail_p = np.stack([f.failure_now(t) for f in self.firms]).astype(np.float32)  # (K, C)
+        failed = (u_fail < fail_p[dealer[:, None], channels]) & w["journey"][:, None]
+        personal, accuracy = mechanism.stage7_personalization(self.firms, dealer, st.segment, jp.personalization_gain)
+        quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
+        integration = mechanism.stage6_omnichannel(self.firms)
+        x, effort = journey.experience_touchpoints(quality, dealer, channels, noise, failed, personal, integration, jp)
+        end, peak = emotion.journey_affect(st.affect, x, st.expectation, self.params.customer)
+        w.update(channels=channels, failed=failed, experienced=x, effort=effort, accuracy=accuracy, end=end, peak=peak)
+
+    def _phase_evaluate(self) -> None:
+        st, cp, w = self.state, self.params.customer, self._week
+        j = w["journey"]
+        x = w["experienced"]
+        perceived = x.mean(axis=1)
+        remembered = emotion.remembered_affect(w["peak"], w["end"], cp.peak_end_weight)
+        excess = w["effort"] - np.float32(self.params.journey.base_effort)
+        s = cognition.transaction_satisfaction(perceived, st.expectation, remembered, excess, cp)
+        jj = j[:, None]
+        st.perceived[:] = np.where(jj, x, st.perceived)
+        st.satisfaction[:] = np.where(j, s, st.satisfaction)
+        st.effort[:] = np.where(j, w["effort"], st.effort)
+        st.peak[:] = np.where(j, w["peak"], st.peak)
+        st.end[:] = np.where(j, w["end"], st.end)
+        st.affect[:] = np.where(j, w["end"], st.affect)
+        w["perceived_mean"] = perceived
+
+    def _phase_purchases(self) -> None:
+        st, cp, jp, w = self.state, self.params.customer, self.params.journey, self._week
+        j, dealer = w["journey"], w["dealer"]
+        abandon = w["failed"][:, PURCHASE_TP] & (w["u_abandon"] < jp.abandon_on_failure)
+        bought = j & ~abandon
+        n_ch = journey.channels_used(w["channels"])
+        pers_level = np.array([f.params.policy.personalization for f in self.firms], dtype=np.float32)
+        units = behaviour.basket_units(
+            self.seg_basket[st.segment], n_ch, w["accuracy"], pers_level[np.maximum(dealer, 0)], cp, self.shock_state.economy
+        ) * bought
+        price = np.array([f.price for f in self.firms])
+        revenue = units * price[np.maximum(dealer, 0)]
+        st.spend += revenue
+        st.purchases += bought
+        st.activity += np.float32(0.1) * (bought - st.activity)
+        # acquisition: a seeker who buys becomes the firm's customer
+        new = w["seeker"] & bought
+        st.status[new] = CUSTOMER
+        st.firm[new] = dealer[new]
+        st.tenure[new] = 0
+        st.loyalty[new] = st.satisfaction[new]
+        st.channels[new] = 0
+        st.aware[new, dealer[new]] = True
+        st.channels[j] |= journey.channel_bits(w["channels"][j])
+        w.update(bought=bought, units=units, revenue=revenue, new=new, n_channels=n_ch)
+
+    def _phase_complaints(self) -> None:
+        st, cp, w = self.state, self.params.customer, self._week
+        r = self.streams.complaint
+        u_c = r.random(self.n, dtype=np.float32)
+        u_r = r.random(self.n, dtype=np.float32)
+        dissatisfied = w["journey"] & (st.satisfaction < cp.complaint_threshold)
+        failed_any = w["failed"].any(axis=1)
+        complained = dissatisfied & (u_c < cp.complaint_rate * (1.0 + 0.5 * failed_any))
+        dealer = np.maximum(w["dealer"], 0)
+        success = np.array([f.recovery.success for f in self.firms], dtype=np.float32)[dealer]
+        value = np.array([f.recovery.value for f in self.firms], dtype=np.float32)[dealer]
+        recovered = behaviour.recover_complaints(st.satisfaction, st.affect, complained, u_r, success, value, cp)
+        st.complaints += complained
+        w.update(dissatisfied=dissatisfied, complained=complained, recovered=recovered)
+
+    def _phase_learn(self) -> None:
+        st, cp, w = self.state, self.params.customer, self._week
+        j, dealer = w["journey"], np.maximum(w["dealer"], 0)
+        cognition.update_expectation(st.expectation, w["perceived_mean"], j, cp.expectation_learning)
+        st.expectation += np.float32(self.params.mechanism.expectation_creep)
+        np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
+        cust = j & (st.status == CUSTOMER) & ~w["new"]
+        cognition.update_loyalty(st.loyalty, st.satisfaction, st.tenure, cust, cp)
+        rows = np.flatnonzero(j)
+        a = st.attitude[rows, dealer[rows]]
+        st.attitude[rows, dealer[rows]] = a + np.float32(cp.attitude_learning) * (st.satisfaction[rows] - a)
+        # attitudes drift toward each firm's public reputation
+        rep = np.array([f.reputation for f in self.firms], dtype=np.float32)
+        st.attitude += np.float32(cp.reputation_weight) * (rep[None, :] - st.attitude)
+        # the current firm's attitude is the customer's loyalty for customers
+        is_c = st.status == CUSTOMER
+        crow = np.flatnonzero(is_c)
+        st.attitude[crow, st.firm[crow]] = np.maximum(st.attitude[crow, st.firm[crow]], 0) * 0.5 + 0.5 * st.loyalty[crow]
+        emotion.decay_affect(st.affect, cp.affect_decay)
+        st.tenure += is_c
+
+    def _phase_word_of_mouth(self) -> None:
+        st, cp, w = self.state, self.params.customer, self._week
+        r = self.streams.wom
+        u_send = r.random(self.n, dtype=np.float32)
+        u_recruit = r.random((self.n, self.n_firms), dtype=np.float32)
+        u_review = r.random(self.n, dtype=np.float32)
+        social = self.seg_social[st.segment]
+        recommend, warn = wom.senders(st.satisfaction, w["journey"], social, u_send, cp)
+        pos, neg = wom.spread(self.network, w["dealer"], recommend, warn, self.n_firms, cp.negative_reach)
+        wom.listen(st.attitude, st.expectation, pos, neg, cp)
+        np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
+        wom.recruit(st.aware, pos, st.status != CUSTOMER, u_recruit, cp.wom_recruit_rate)
+        rp, rn = wom.reviews(recommend, warn, w["dealer"], u_review, self.n_firms, cp.review_rate)
+        rep = wom.update_reputation(np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning)
+        for f, value in zip(self.firms, rep, strict=True):
+            f.reputation = float(value)
+        dealer = np.maximum(w["dealer"], 0)
+        w["wom_pos"] = np.bincount(dealer[recommend], minlength=self.n_firms)
+        w["wom_neg"] = np.bincount(dealer[warn], minlength=self.n_firms)
+
+    def _phase_churn(self) -> None:
+        st, cp, w = self.state, self.params.customer, self._week
+        r = self.streams.churn
+        u_leave = r.random(self.n, dtype=np.float32)
+        u_switch = r.random(self.n, dtype=np.float32)
+        cust = st.status == CUSTOMER
+        hazard = behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier)
+        leave = cust & (u_leave < hazard)
+        # switching: a known rival liked clearly better than the current firm
+        own = np.maximum(st.firm, 0)
+        rival_att = np.where(st.aware, st.attitude, -1.0)
+        rival_att[np.arange(self.n), own] = -1.0
+        best = rival_att.argmax(axis=1).astype(np.int8)
+        gap = rival_att[np.arange(self.n), best] - st.loyalty
+        switch = cust & ~leave & (gap > cp.switch_threshold) & (u_switch < cp.switch_rate)
+        lost = leave | switch
+        w["lost_from"] = np.where(lost, st.firm, -1)
+        st.status[leave] = LAPSED
+        st.firm[leave] = -1
+        st.loyalty[leave] = 0.0
+        st.firm[switch] = best[switch]
+        st.loyalty[switch] = st.attitude[switch, best[switch]]
+        st.tenure[lost] = 0
+        st.channels[lost] = 0
+        w["switch_to"] = np.where(switch, best, -1)
+        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, cp)
+
+    def _phase_mechanism(self, t: int) -> None:
+        st, w, mech = self.state, self._week, self.params.mechanism
+        r = self.streams.survey
+        n = self.n
+        u_survey, u_respond, u_attr = r.random(n), r.random(n), r.random((n, N_TOUCHPOINTS))
+        z_answer = r.standard_normal(n)
+        z_rating = r.standard_normal((n, N_TOUCHPOINTS))
+        dealer = w["dealer"]
+        seg_sizes = np.bincount(st.segment, minlength=self.n_segments)
+        flat_ch = w["channels"]
+        for f in self.firms:
+            mine = w["journey"] & (dealer == f.k)
+            dig_fail = np.bincount(flat_ch[mine].ravel(), weights=w["failed"][mine].ravel(), minlength=N_CHANNELS)
+            traffic = np.bincount(flat_ch[mine].ravel(), minlength=N_CHANNELS).astype(float)
+            mechanism.stage3_collect(
+                f, step=t, shoppers=mine, ltr=st.ltr, satisfaction=st.satisfaction, perceived=st.perceived,
+                channels=flat_ch, segment=st.segment, n_segments=self.n_segments, segment_sizes=seg_sizes,
+                u_survey=u_survey, u_respond=u_respond, z_answer=z_answer, z_rating=z_rating, u_attr=u_attr,
+                complaints=int((w["complained"] & (dealer == f.k)).sum()), warnings_posted=float(w["wom_neg"][f.k]),
+                digital_failures=dig_fail, journeys_by_channel=traffic, mech=mech,
+                csat_threshold=self.params.customer.csat_threshold,
+            )
+            f.ledger["improvement"] = mechanism.stage4_improve(f, t, f.params.policy.improvement_cadence, mech)
+            f.ledger["cycle"] = float(t % f.params.policy.improvement_cadence == 0)
+
+    def _phase_economics(self, t: int) -> None:
+        st, w = self.state, self._week
+        dealer = np.maximum(w["dealer"], 0)
+        bought = w["bought"]
+        rev = np.bincount(dealer[bought], weights=w["revenue"][bought], minlength=self.n_firms)
+        units = np.bincount(dealer[bought], weights=w["units"][bought], minlength=self.n_firms)
+        for f in self.firms:
+            fp, s = f.params, self.scale
+            led = f.ledger
+            led["revenue"] = float(rev[f.k])
+            led["units"] = float(units[f.k])
+            led["cogs"] = led["units"] * fp.unit_cost
+            led["cx_spend"] = s * (
+                led["improvement"]
+                + fp.omnichannel_cost * fp.policy.omnichannel**2
+                + fp.personalization_cost * fp.policy.personalization**2
+                + fp.cycle_cost * led["cycle"]
+            )
+            led["marketing"] = s * fp.advertising_cost * f.advertising / 0.01
+            led["support_cost"] = s * f.support_cost_rate
+            led["profit"] = led["revenue"] - led["cogs"] - led["cx_spend"] - led["marketing"] - led["support_cost"]
+            f.cumulative_profit += led["profit"]
+        self._refresh_counts()
+
+    def _refresh_counts(self) -> None:
+        st = self.state
+        counts = np.bincount(st.firm[st.status == CUSTOMER], minlength=self.n_firms)
+        for f in self.firms:
+            f.customers = int(counts[f.k])
+
+    def _phase_record(self, t: int) -> None:
+        st, w, f = self.state, self._week, self.focal
+        mine = (st.status == CUSTOMER) & (st.firm == 0)
+        n_mine = int(mine.sum())
+        start = w["start_firm"]
+        at_start = int((start == 0).sum())
+        lost = int((w["lost_from"] == 0).sum())
+        churn = lost / at_start if at_start else 0.0
+        total = sum(x.customers for x in self.firms)
+        if n_mine:
+            ltr = st.ltr[mine]
+            nps = 100.0 * ((ltr >= 9).mean() - (ltr <= 6).mean())
+            csat = 100.0 * (st.satisfaction[mine] >= self.params.customer.csat_threshold).mean()
+            ces = 1.0 + 6.0 * float(st.effort[mine].mean())
+            emo, cog = float(st.affect[mine].mean()), float(st.satisfaction[mine].mean())
+            beh, loy = float(st.activity[mine].mean()), float(st.loyalty[mine].mean())
+            margin = (f.ledger["revenue"] - f.ledger["cogs"]) / n_mine
+        else:
+            nps = csat = ces = emo = cog = beh = loy = margin = 0.0
+        retention = 1.0 - churn
+        if np.isnan(self._clv_margin):
+            self._clv_margin, self._clv_retention = margin, retention
+        else:
+            self._clv_margin += (margin - self._clv_margin) / 4.0
+            self._clv_retention += (retention - self._clv_retention) / 4.0
+        d = self._discount
+        clv = self._clv_margin * (1 + d) / (1 + d - min(self._clv_retention, 0.9999))
+        eq = f.effective_quality()
+        acquisitions = int(((w["new"]) & (w["dealer"] == 0)).sum() + (w["switch_to"] == 0).sum())
+        measured = f.measured_nps
+        row = {
+            "nps": nps, "csat": csat, "ces": ces, "retention_rate": retention, "churn_rate": churn,
+            "active_customers": float(n_mine), "market_share": n_mine / total if total else 0.0,
+            "revenue": f.ledger["revenue"], "profit": f.ledger["profit"], "cumulative_profit": f.cumulative_profit,
+            "clv": clv, "reputation": f.reputation, "emotional_index": emo, "cognitive_index": cog,
+            "behavioural_index": beh, "mean_loyalty": loy, "acquisitions": float(acquisitions),
+            "complaints": float((w["complained"] & (w["dealer"] == 0)).sum()),
+            "wom_positive": float(w["wom_pos"][0]), "wom_negative": float(w["wom_neg"][0]),
+            "measured_nps": measured, "measured_csat": f.measured_csat,
+            "measurement_error": measured - nps if np.isfinite(measured) else np.nan,
+            "mean_quality": float(eq.mean()), "map_error": float(np.abs(f.estimate - eq).mean()),
+            "cx_spend": f.ledger["cx_spend"], "support_cost": f.ledger["support_cost"], "alarm": float(f.alarm),
+        }
+        self.history.append(np.array([row[k] for k in SERIES], dtype=float))
+        self.latest = row

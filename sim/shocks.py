@@ -1,0 +1,133 @@
+"""Shocks: the challenges, risks and threats the mechanism exists to detect and answer (MECHANISM.md §2).
+
+| kind | what happens (magnitude m ∈ [0, 1]) |
+|---|---|
+| outage | a channel of the target firm fails at every touchpoint with probability m until the shock ends or the firm repairs it (repair starts when its analytics detect the failure spike) |
+| rival_campaign | the target (a rival) advertises (1 + 10m)× as much, cuts its price by 20m% and lifts every customer's attitude toward it by 0.1m |
+| viral_post | the target's reputation drops by 0.3m and a random 30m% of customers lower their attitude toward it by 0.2 |
+| downturn | purchase occasions and baskets shrink by 40m%, churn hazard rises by m× |
+| expectation_jump | every customer's expectation rises by 0.15m (a technology change) and firms' knowledge of needs falls by 30m% |
+
+Scheduled shocks start at ``start``; with ``random_rate`` > 0 a shock instead starts in any week
+with that probability while it is not active (draws from the ``shock`` stream).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.journey import CHANNELS
+
+
+@dataclass(slots=True)
+class ShockEvent:
+    kind: str
+    start: int
+    end: int  # first week after the shock
+    target: int  # firm index
+    magnitude: float
+
+
+class ShockState:
+    """Active effects of market-wide shocks this week."""
+
+    def __init__(self, n_firms: int):
+        self.economy = 1.0  # multiplier on purchase occasions and baskets
+        self.churn_multiplier = 1.0
+        self.campaign = np.zeros(n_firms)  # active campaign magnitude per firm
+        self.events: list[ShockEvent] = []
+
+
+def start_shocks(model, step: int, u: np.ndarray) -> None:
+    """Start the shocks due this week (``u``: one uniform per configured shock)."""
+    names = [f.name for f in model.firms]
+    for i, sp in enumerate(model.params.shocks):
+        if sp.random_rate > 0:
+            active = any(e.kind == sp.kind and e.start <= step < e.end for e in model.shock_state.events)
+            due = (not active) and u[i] < sp.random_rate
+        else:
+            due = step == sp.start
+        if due:
+            ev = ShockEvent(sp.kind, step, step + sp.duration, names.index(sp.target), sp.magnitude)
+            model.shock_state.events.append(ev)
+            _begin(model, ev, sp)
+
+
+def _begin(model, ev: ShockEvent, sp) -> None:
+    st, firm = model.state, model.firms[ev.target]
+    m = ev.magnitude
+    if ev.kind == "outage":
+        c = CHANNELS.index(sp.channel)
+        firm.outage_until[c] = ev.end
+        firm.outage_repair_at[c] = np.iinfo(np.int64).max
+        firm.outage_level[c] = m
+    elif ev.kind == "rival_campaign":
+        st.attitude[:, ev.target] = np.minimum(1.0, st.attitude[:, ev.target] + 0.1 * m)
+    elif ev.kind == "viral_post":
+        firm.reputation = max(0.0, firm.reputation - 0.3 * m)
+        hit = model.streams.shock.random(st.n) < 0.3 * m
+        st.attitude[hit, ev.target] = np.maximum(0.0, st.attitude[hit, ev.target] - 0.2)
+    elif ev.kind == "expectation_jump":
+        st.expectation += np.float32(0.15 * m)
+        np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
+        for f in model.firms:
+            f.knowledge *= 1.0 - 0.3 * m
+
+
+def apply_active(model, step: int) -> None:
+    """Set this week's market-wide effects (downturn, campaigns) from the active shocks."""
+    ss = model.shock_state
+    ss.economy, ss.churn_multiplier = 1.0, 1.0
+    ss.campaign[:] = 0.0
+    for ev in ss.events:
+        if not ev.start <= step < ev.end:
+            continue
+        if ev.kind == "downturn":
+            ss.economy *= 1.0 - 0.4 * ev.magnitude
+            ss.churn_multiplier *= 1.0 + ev.magnitude
+        elif ev.kind == "rival_campaign":
+            ss.campaign[ev.target] = max(ss.campaign[ev.target], ev.magnitude)
+    for f in model.firms:
+        m = ss.campaign[f.k]
+        f.advertising = f.params.advertising * (1.0 + 10.0 * m)
+        f.price = f.params.price * (1.0 - 0.2 * m)
+
+
+def detection_latency(events: list[ShockEvent], alarm_steps: list[int], focal: int = 0) -> float:
+    """Mean weeks from the start of each shock touching the focal firm to its first alarm (NaN if none)."""
+    lat = []
+    for ev in events:
+        if ev.kind in ("outage", "viral_post") and ev.target != focal:
+            continue
+        later = [s for s in alarm_steps if s >= ev.start]
+        lat.append(later[0] - ev.start if later else np.nan)
+    return float(np.nanmean(lat)) if lat and not np.all(np.isnan(lat)) else float("nan")
+
+
+def recovery_time(series: np.ndarray, steps: np.ndarray, events: list[ShockEvent], tolerance: float) -> float:
+    """Weeks from a shock's start until the smoothed true KPI is back within ``tolerance`` of its
+    pre-shock level (mean of the 4 weeks before), after first falling below it; 0 if it never
+    fell; NaN if it had not recovered by the end of the run. Mean over shocks."""
+    if not events:
+        return float("nan")
+    smooth = np.empty_like(series, dtype=float)
+    acc = series[0]
+    for i, v in enumerate(series):  # 4-week EMA
+        acc = acc + (v - acc) / 4.0 if np.isfinite(v) else acc
+        smooth[i] = acc
+    out = []
+    for ev in events:
+        before = smooth[(steps >= ev.start - 4) & (steps < ev.start)]
+        if before.size == 0:
+            continue
+        level = before.mean() - tolerance
+        after = smooth[steps >= ev.start]
+        below = np.flatnonzero(after < level)
+        if below.size == 0:
+            out.append(0.0)
+            continue
+        back = np.flatnonzero(after[below[0]:] >= level)
+        out.append(float(below[0] + back[0]) if back.size else np.nan)
+    return float(np.nanmean(out)) if out and not np.all(np.isnan(out)) else float("nan")

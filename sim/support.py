@@ -1,0 +1,119 @@
+"""The six support factors of the mechanism: what each one drives, and what it costs.
+
+Each factor x ∈ [0, 1] acts on one part of the mechanism (MECHANISM.md §10) and costs
+``c_x · x²`` per 1,000 market customers per week, so benefits (concave, saturating) and costs
+(convex) cross: more support is never free and over-investment shows up as lower profit.
+0.5 is the reference level at which every effect equals the baseline parameter.
+
+| factor | drives (function below) |
+|---|---|
+| financial | the improvement budget (:func:`improvement_budget`) |
+| methodological | survey response, answer noise, non-response bias, attribution of answers to the right touchpoint (:func:`measurement`) |
+| technical | failure rates of channels, outage repair time (:func:`failure_rates`, :func:`repair_time`) |
+| technological | data completeness → personalisation accuracy, social-listening delay, failure analytics, ceiling on omnichannel integration (:func:`data_completeness`, :func:`listening_delay`, :func:`integration`) |
+| material | quality of physical touchpoints: the store channel and delivery (:func:`quality_modifier`) |
+| human | quality at human touchpoints (phone, store), complaint recovery, implementation lag and efficiency (:func:`quality_modifier`, :func:`recovery`, :func:`implementation`) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.journey import DELIVERY_TP, DIGITAL, HUMAN, N_CHANNELS, N_TOUCHPOINTS, PHYSICAL
+from sim.params import SUPPORT_FACTORS, FirmParams, JourneyParams, MechanismParams
+
+PHYSICAL_GAIN = 0.16  # quality at physical touchpoints per unit of material support
+HUMAN_GAIN = 0.16  # quality at human touchpoints per unit of human-resources support
+
+
+def improvement_budget(firm: FirmParams) -> float:
+    """Financial: improvement budget per 1,000 market customers per week (2·financial × nominal)."""
+    return firm.policy.cx_budget * 2.0 * firm.support.financial
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Methodological: how good the firm's survey measurement is."""
+
+    response_rate: float  # probability that a surveyed customer answers
+    answer_noise: float  # sd of an answer on the 0-10 scale
+    nonresponse_bias: float  # extra response propensity per unit of (satisfaction - 0.5)
+    attribution: float  # probability that a touchpoint rating is attributed to the right cell
+
+
+def measurement(firm: FirmParams, mech: MechanismParams) -> Measurement:
+    m = firm.support.methodological
+    return Measurement(
+        response_rate=min(1.0, mech.response_rate * (0.5 + m)),
+        answer_noise=mech.answer_noise * (1.0 - 0.8 * m),
+        nonresponse_bias=mech.nonresponse_bias * (1.0 - m),
+        attribution=0.5 + 0.5 * m,
+    )
+
+
+def failure_rates(firm: FirmParams, journey: JourneyParams) -> np.ndarray:
+    """Technical: per-touchpoint failure probability of each channel, shape (C,).
+
+    Digital channels fail at ``2·(1 − technical)·failure_rate`` (the baseline at 0.5), human and
+    physical ones at half that; a floor of 0.2% remains at full support.
+    """
+    base = journey.failure_rate * 2.0 * (1.0 - firm.support.technical) + 0.002
+    return np.where(DIGITAL, base, 0.5 * base)
+
+
+def repair_time(firm: FirmParams, mech: MechanismParams) -> int:
+    """Technical: weeks from detecting an outage to repairing it."""
+    return max(1, round(mech.outage_repair * (1.0 - 0.7 * firm.support.technical)))
+
+
+def data_completeness(firm: FirmParams) -> float:
+    """Technological: share of customer data the CRM captures (0.3 at 0, 1 at 1)."""
+    return 0.3 + 0.7 * firm.support.technological
+
+
+def listening_delay(firm: FirmParams, mech: MechanismParams) -> int:
+    """Technological: weeks before social listening reports what customers post."""
+    return round(mech.listening_delay * (1.0 - firm.support.technological))
+
+
+def integration(firm: FirmParams) -> float:
+    """Technological caps omnichannel: effective integration = min(policy, 0.3 + 0.7·technological)."""
+    return min(firm.policy.omnichannel, 0.3 + 0.7 * firm.support.technological)
+
+
+def quality_modifier(firm: FirmParams) -> np.ndarray:
+    """Material and human: additive quality modifier per touchpoint × channel, shape (T, C)."""
+    mod = np.zeros((N_TOUCHPOINTS, N_CHANNELS))
+    material = PHYSICAL_GAIN * (firm.support.material - 0.5)
+    mod[:, PHYSICAL] += material
+    mod[DELIVERY_TP, :] += material
+    mod[:, HUMAN] += HUMAN_GAIN * (firm.support.human - 0.5)
+    return mod
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """Human resources: complaint handling."""
+
+    success: float  # probability that a complaint is recovered
+    delay: float  # weeks until the firm answers
+    value: float  # share of the recovery boost that survives the delay: exp(-delay / 4)
+
+
+def recovery(firm: FirmParams) -> Recovery:
+    h = firm.support.human
+    delay = 3.0 * (1.0 - h)
+    return Recovery(success=0.2 + 0.6 * h, delay=delay, value=float(np.exp(-delay / 4.0)))
+
+
+def implementation(firm: FirmParams, mech: MechanismParams) -> tuple[int, float]:
+    """Human resources: (lag in weeks, efficiency multiplier) of implementing an improvement."""
+    h = firm.support.human
+    return round(mech.improvement_lag * (1.0 - 0.7 * h)), 0.6 + 0.8 * h
+
+
+def support_cost(firm: FirmParams) -> float:
+    """Weekly cost of the six factors per 1,000 market customers: Σ c_x · x²."""
+    return sum(getattr(firm.support_cost, f) * getattr(firm.support, f) ** 2 for f in SUPPORT_FACTORS)

@@ -1,0 +1,77 @@
+"""Word of mouth, public reviews and reputation.
+
+* Who talks: delighted customers recommend, dissatisfied ones warn; the dissatisfied talk more
+  (Anderson 1998: an asymmetric U), yet because most customers are satisfied positive messages
+  outnumber negative ones overall (East, Hammond & Wright 2007).
+* A warning travels farther than a recommendation (``negative_reach``).
+* Messages reach the sender's network neighbours (one sparse matrix product): they move the
+  receivers' attitude toward the firm and their expectations, and make prospects aware of it
+  (the imitation term of the Bass 1969 diffusion model).
+* A share of messages is posted as public reviews; a firm's reputation follows the valence of
+  its reviews.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def senders(satisfaction: np.ndarray, journey: np.ndarray, sociability: np.ndarray, u: np.ndarray, cp) -> tuple[np.ndarray, np.ndarray]:
+    """(recommend, warn) masks among customers with a journey this week.
+
+    The propensity is a U in satisfaction: ``rate⁺·(s − s_n)/(1 − s_n)`` above the neutral
+    point ``s_n`` and ``rate⁻·(s_n − s)/s_n`` below it, times the segment's sociability."""
+    s_n = np.float32(cp.wom_neutral)
+    up = np.maximum(satisfaction - s_n, 0) / max(1.0 - cp.wom_neutral, 1e-6)
+    down = np.maximum(s_n - satisfaction, 0) / max(cp.wom_neutral, 1e-6)
+    recommend = journey & (u < cp.wom_positive_rate * up * sociability)
+    warn = journey & (u < cp.wom_negative_rate * down * sociability)
+    return recommend, warn
+
+
+def spread(adjacency: sp.csr_matrix, firm: np.ndarray, recommend: np.ndarray, warn: np.ndarray, n_firms: int, negative_reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Messages received per customer about each firm: (positive (N, K), negative (N, K))."""
+    n = firm.size
+    out = np.zeros((n, 2 * n_firms), dtype=np.float32)
+    fk = np.maximum(firm, 0)
+    rows = np.arange(n)
+    out[rows, fk] = recommend
+    out[rows, n_firms + fk] = warn * np.float32(negative_reach)
+    received = adjacency @ out
+    return received[:, :n_firms], received[:, n_firms:]
+
+
+def listen(attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: np.ndarray, cp) -> None:
+    """Receivers update: attitude toward k rises with recommendations and falls with warnings
+    (bounded updates); expectations move with the net message count (in place)."""
+    w = np.float32(cp.wom_attitude_weight)
+    attitude += w * (np.minimum(pos, 5.0) * (1.0 - attitude) - np.minimum(neg, 5.0) * attitude)
+    np.clip(attitude, 0.0, 1.0, out=attitude)
+    net = np.minimum(pos.sum(axis=1), 5.0) - np.minimum(neg.sum(axis=1), 5.0)
+    expectation += np.float32(cp.wom_expectation_weight) * net
+
+
+def recruit(aware: np.ndarray, pos: np.ndarray, eligible: np.ndarray, u: np.ndarray, rate: float) -> np.ndarray:
+    """Prospects become aware of firm k with probability 1 − (1 − q)^messages (in place); returns new awareness."""
+    p_aware = 1.0 - (1.0 - rate) ** pos
+    new = eligible[:, None] & ~aware & (u < p_aware)
+    aware |= new
+    return new
+
+
+def reviews(recommend: np.ndarray, warn: np.ndarray, firm: np.ndarray, u: np.ndarray, n_firms: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Public reviews posted this week per firm (positive, negative); the unhappy post twice as often."""
+    pos_post = recommend & (u < rate)
+    neg_post = warn & (u < 2.0 * rate)
+    fk = np.maximum(firm, 0)
+    return (np.bincount(fk[pos_post], minlength=n_firms).astype(float),
+            np.bincount(fk[neg_post], minlength=n_firms).astype(float))
+
+
+def update_reputation(reputation: np.ndarray, pos: np.ndarray, neg: np.ndarray, learning: float) -> np.ndarray:
+    """Reputation moves toward the share of positive reviews, faster the more reviews there are."""
+    total = pos + neg
+    share = np.where(total > 0, pos / np.maximum(total, 1), reputation)
+    weight = learning * np.minimum(1.0, total / 10.0)
+    return reputation + weight * (share - reputation)
