@@ -15,6 +15,7 @@ import numpy as np
 from sim import support
 from sim.journey import N_CHANNELS, N_TOUCHPOINTS
 from sim.params import FirmParams, Params
+from sim.rng import stream_key
 
 LEDGER = ("revenue", "cogs", "cx_spend", "marketing", "support_cost", "profit", "units")
 
@@ -49,6 +50,9 @@ class Firm(mesa.Agent):
         self.support_cost_rate = support.support_cost(fp)
         # --- beliefs and measurement (stages 1-3, 5) ---------------------------------------
         self.knowledge = np.full(n_segments, 0.5)  # stage 1: knowledge of each segment's needs
+        # a weak method rates some cells systematically too high or too low (stage 2 accuracy)
+        z = np.random.Generator(np.random.PCG64(np.random.SeedSequence(model.seed, spawn_key=(stream_key("journey_map"), k))))
+        self.map_bias = self.measurement.map_bias * z.standard_normal((N_TOUCHPOINTS, N_CHANNELS))
         self.estimate = np.full((N_TOUCHPOINTS, N_CHANNELS), float(self.quality.mean()))  # stage 2
         self.evidence = np.zeros((N_TOUCHPOINTS, N_CHANNELS))
         self.pending = np.zeros((mech.improvement_lag + 1, N_TOUCHPOINTS, N_CHANNELS))  # stage 4
@@ -60,10 +64,13 @@ class Firm(mesa.Agent):
         self.nps_baseline = np.nan
         self.complaint_baseline = np.nan
         self.listening = np.zeros(mech.listening_delay + 1)  # ring buffer of warnings posted
+        self.analytics = np.zeros((mech.listening_delay + 1, N_CHANNELS))  # ring buffer of failure shares
         self.listening_baseline = np.nan
         self.failure_baseline = np.full(N_CHANNELS, np.nan)
         self.alarm = False
         self.alarm_steps: list[int] = []
+        self.unanswered_alarm: int | None = None  # first alarm not yet answered by a cycle
+        self.contacted = 0  # customers contacted by the last answer
         self.outage_until = np.zeros(N_CHANNELS, dtype=np.int64)  # outage active while step < value
         self.outage_repair_at = np.full(N_CHANNELS, np.iinfo(np.int64).max)
         self.outage_level = np.zeros(N_CHANNELS)  # failure probability during an outage

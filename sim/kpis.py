@@ -45,11 +45,11 @@ KPIS: tuple[KPI, ...] = (
     KPI("measurement_error", "points", "measured_nps - nps"),
     KPI("mean_quality", "0-1", "mean true effective quality of the focal firm's touchpoints x channels"),
     KPI("map_error", "0-1", "mean absolute error of the firm's journey map vs the true quality"),
-    KPI("cx_spend", "cu per week", "improvements + omnichannel + personalisation + cycle costs"),
+    KPI("cx_spend", "cu per week", "improvements + omnichannel + personalisation + cycle costs + answers to detected problems"),
     KPI("support_cost", "cu per week", "cost of the six support factors"),
     KPI("alarm", "0/1", "1 if the firm's measurements flagged a problem this week"),
     KPI("detection_latency", "weeks", "mean weeks from a shock's start to the focal firm's first alarm (NaN without shocks)", "summary"),
-    KPI("recovery_time", "weeks", "mean weeks from a shock's start until the true NPS (4-week EMA) is back within mechanism tolerance of its pre-shock level (NaN without shocks or if not recovered)", "summary"),
+    KPI("recovery_time", "weeks", "mean weeks from a shock's start until the true NPS (4-week EMA) is back within mechanism.recovery_tolerance of the same seed's run without shocks, after falling below it (0 if it never fell; NaN without shocks or if not recovered by the end)", "summary"),
     KPI("shock_loss", "cu", "cumulative profit of the same seed without the shocks minus with them (NaN without shocks)", "summary"),
 )
 

@@ -105,7 +105,7 @@ def stage3_collect(
     shift = 1 + (ua * 97).astype(np.int64) % (N_CHANNELS - 1)
     ch = np.where(wrong, (ch + shift) % N_CHANNELS, ch)
     cell = (tp * N_CHANNELS + ch).ravel()
-    rating = (perceived[idx] + 0.05 * m.answer_noise * z_rating[idx]).ravel()
+    rating = (perceived[idx] + 0.05 * m.answer_noise * z_rating[idx]).ravel() + firm.map_bias.ravel()[cell]
     size = N_TOUCHPOINTS * N_CHANNELS
     cell_sum = np.bincount(cell, rating, minlength=size).reshape(N_TOUCHPOINTS, N_CHANNELS)
     cell_n = np.bincount(cell, minlength=size).reshape(N_TOUCHPOINTS, N_CHANNELS).astype(float)
@@ -114,8 +114,11 @@ def stage3_collect(
     firm.listening = np.roll(firm.listening, 1)
     firm.listening[0] = warnings_posted
     heard = firm.listening[min(firm.listen_delay, firm.listening.size - 1)]
-    # analytics sees digital failures with probability = data completeness
-    failure_share = firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
+    # web/app analytics: a share (= data completeness) of failures is logged, and reports arrive
+    # with the same technological delay as social listening
+    firm.analytics = np.roll(firm.analytics, 1, axis=0)
+    firm.analytics[0] = firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
+    failure_share = firm.analytics[min(firm.listen_delay, firm.analytics.shape[0] - 1)]
     detect(firm, step, complaints, heard, failure_share, mech)
 
 
@@ -138,6 +141,8 @@ def detect(firm: Firm, step: int, complaints: float, heard: float, failure_share
     firm.alarm = bool(nps_drop or complaint_spike or listening_spike or failure_spike)
     if firm.alarm:
         firm.alarm_steps.append(step)
+        if firm.unanswered_alarm is None:
+            firm.unanswered_alarm = step
         flagged = (failure_share > 0.05) & (failure_share > 3.0 * base)
         firm.outage_repair_at = np.where(
             flagged & (firm.outage_repair_at > step + firm.repair_time), step + firm.repair_time, firm.outage_repair_at
@@ -184,6 +189,30 @@ def stage4_improve(firm: Firm, step: int, cadence: int, mech: MechanismParams) -
     else:
         firm.pending[(step + firm.impl_lag) % firm.pending.shape[0]].reshape(-1)[weakest] += gain
     return accrued
+
+
+def respond_to_alarm(
+    firm: Firm, step: int, dissatisfied: np.ndarray, satisfaction: np.ndarray, loyalty: np.ndarray,
+    u: np.ndarray, mech: MechanismParams,
+) -> int:
+    """Answer a detected problem at the next cycle tick (MECHANISM.md §2: timely response).
+
+    The firm contacts its dissatisfied customers; each contact succeeds with the human-support
+    recovery probability and restores ``response_boost·exp(−delay/response_decay)`` of
+    satisfaction (half of that in loyalty), where ``delay`` is the weeks since the first
+    unanswered alarm — so a firm with a slow improvement cadence answers late and wins back
+    less. Returns the number of customers contacted (each costs ``response_cost``)."""
+    if firm.unanswered_alarm is None:
+        return 0
+    delay = step - firm.unanswered_alarm
+    firm.unanswered_alarm = None
+    value = mech.response_boost * float(np.exp(-delay / mech.response_decay))
+    ok = dissatisfied & (u < firm.recovery.success)
+    satisfaction += ok * np.float32(value)
+    loyalty += ok * np.float32(0.5 * value)
+    np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
+    np.clip(loyalty, 0.0, 1.0, out=loyalty)
+    return int(dissatisfied.sum())
 
 
 def erode(firm: Firm, mech: MechanismParams) -> None:

@@ -336,6 +336,7 @@ class CXModel(mesa.Model):
         u_survey, u_respond, u_attr = r.random(n), r.random(n), r.random((n, N_TOUCHPOINTS))
         z_answer = r.standard_normal(n)
         z_rating = r.standard_normal((n, N_TOUCHPOINTS))
+        u_response = self.streams.response.random(n, dtype=np.float32)
         dealer = w["dealer"]
         seg_sizes = np.bincount(st.segment, minlength=self.n_segments)
         flat_ch = w["channels"]
@@ -353,6 +354,10 @@ class CXModel(mesa.Model):
             )
             f.ledger["improvement"] = mechanism.stage4_improve(f, t, f.params.policy.improvement_cadence, mech)
             f.ledger["cycle"] = float(t % f.params.policy.improvement_cadence == 0)
+            f.contacted = 0
+            if f.ledger["cycle"]:
+                unhappy = (st.status == CUSTOMER) & (st.firm == f.k) & (st.satisfaction < self.params.customer.complaint_threshold)
+                f.contacted = mechanism.respond_to_alarm(f, t, unhappy, st.satisfaction, st.loyalty, u_response, mech)
 
     def _phase_economics(self, t: int) -> None:
         st, w = self.state, self._week
@@ -371,7 +376,7 @@ class CXModel(mesa.Model):
                 + fp.omnichannel_cost * fp.policy.omnichannel**2
                 + fp.personalization_cost * fp.policy.personalization**2
                 + fp.cycle_cost * led["cycle"]
-            )
+            ) + f.contacted * self.params.mechanism.response_cost
             led["marketing"] = s * fp.advertising_cost * f.advertising / 0.01
             led["support_cost"] = s * f.support_cost_rate
             led["profit"] = led["revenue"] - led["cogs"] - led["cx_spend"] - led["marketing"] - led["support_cost"]

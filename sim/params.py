@@ -185,9 +185,9 @@ class SupportCostParams:
     financial: float = p(250.0, (0.0, 1e6), "cost of capital for the budget line")
     methodological: float = p(300.0, (0.0, 1e6), "research staff, survey panels")
     technical: float = p(450.0, (0.0, 1e6), "redundancy, monitoring, maintenance")
-    technological: float = p(450.0, (0.0, 1e6), "CRM, analytics and listening platforms")
-    material: float = p(450.0, (0.0, 1e6), "stores, fleet, stock")
-    human: float = p(600.0, (0.0, 1e6), "wages, training, incentives")
+    technological: float = p(700.0, (0.0, 1e6), "CRM, analytics and listening platforms")
+    material: float = p(600.0, (0.0, 1e6), "stores, fleet, stock")
+    human: float = p(750.0, (0.0, 1e6), "wages, training, incentives")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +235,7 @@ class MechanismParams:
     survey_rate: float = p(0.08, UNIT, "share of a week's journeys that receive a survey")
     response_rate: float = p(0.25, UNIT, "survey response rate at methodological support 0.5")
     answer_noise: float = p(2.0, (0.0, 10.0), "sd of a survey answer on the 0-10 scale at methodological 0")
+    map_bias: float = p(0.1, (0.0, 1.0), "sd of the persistent per-cell bias of the firm's journey-map ratings at methodological 0")
     nonresponse_bias: float = p(0.8, (0.0, 5.0), "extra response propensity of satisfied customers at methodological 0")
     measurement_window: float = p(4.0, (1.0, 52.0), "weeks of survey data pooled in a measurement (EMA span)")
     listening_delay: int = p(6, (0, 52), "weeks of social-listening delay at technological support 0")
@@ -250,6 +251,9 @@ class MechanismParams:
     spend_multiplier_max: float = p(2.0, (1.0, 10.0), "upper bound of the control loop's spend multiplier")
     outage_repair: int = p(6, (1, 104), "weeks to repair an outage after detection at technical support 0")
     knowledge_learning: float = p(0.02, UNIT, "weekly growth of segment knowledge per unit of data")
+    response_boost: float = p(0.25, UNIT, "satisfaction restored by the firm's answer to a detected problem, if immediate")
+    response_decay: float = p(4.0, (0.1, 1000.0), "weeks over which the value of a late answer falls by 1/e")
+    response_cost: float = p(4.0, (0.0, 1e6), "cu per customer contacted when answering a detected problem")
     recovery_tolerance: float = p(3.0, (0.0, 100.0), "NPS points below the pre-shock level that count as recovered")
 
 

@@ -26,6 +26,7 @@ STREAMS = (
     "churn",
     "survey",
     "shock",
+    "response",
 )
 
 

@@ -32,7 +32,8 @@ def run_model(params: Params | None = None, seed: int = 0, steps: int = 104, *, 
     """Run the model for ``steps`` weeks from ``seed``; no Mesa customer views are built.
 
     With shocks configured and ``shock_loss`` true, the same seed is also run without the
-    shocks (common random numbers) to measure the profit they cost.
+    shocks (common random numbers): the profit they cost (``shock_loss``) and the recovery of
+    NPS (``recovery_time``) are measured against that counterfactual.
     """
     params = params or Params()
     if steps < 1:
@@ -44,13 +45,15 @@ def run_model(params: Params | None = None, seed: int = 0, steps: int = 104, *, 
     kpis = {k: float(ts[k].iloc[-1]) for k in SERIES}
     events = model.shock_state.events
     kpis["detection_latency"] = shock_rules.detection_latency(events, model.focal.alarm_steps)
-    kpis["recovery_time"] = shock_rules.recovery_time(
-        ts["nps"].to_numpy(), ts["step"].to_numpy(), events, model.params.mechanism.recovery_tolerance
-    )
     kpis["shock_loss"] = float("nan")
+    reference = None
     if shock_loss and model.params.shocks:
         calm = run_model(dataclasses.replace(model.params, shocks=()), seed, steps, shock_loss=False)
         kpis["shock_loss"] = calm.kpis["cumulative_profit"] - kpis["cumulative_profit"]
+        reference = calm.timeseries["nps"].to_numpy()
+    kpis["recovery_time"] = shock_rules.recovery_time(
+        ts["nps"].to_numpy(), ts["step"].to_numpy(), events, model.params.mechanism.recovery_tolerance, reference
+    )
     return RunResult(timeseries=ts, kpis=kpis, seed=int(seed), steps=int(steps))
 
 

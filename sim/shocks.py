@@ -106,28 +106,42 @@ def detection_latency(events: list[ShockEvent], alarm_steps: list[int], focal: i
     return float(np.nanmean(lat)) if lat and not np.all(np.isnan(lat)) else float("nan")
 
 
-def recovery_time(series: np.ndarray, steps: np.ndarray, events: list[ShockEvent], tolerance: float) -> float:
-    """Weeks from a shock's start until the smoothed true KPI is back within ``tolerance`` of its
-    pre-shock level (mean of the 4 weeks before), after first falling below it; 0 if it never
-    fell; NaN if it had not recovered by the end of the run. Mean over shocks."""
+def recovery_time(series: np.ndarray, steps: np.ndarray, events: list[ShockEvent], tolerance: float,
+                  reference: np.ndarray | None = None) -> float:
+    """Weeks from a shock's start until the true KPI (4-week EMA) is back within ``tolerance``
+    of where it would have been, after first falling more than ``tolerance`` below it.
+
+    ``reference`` is the same seed's run without shocks (common random numbers); without it,
+    the pre-shock level (mean of the 4 weeks before the start) is used. 0 if the KPI never
+    fell that far; NaN if it had not recovered by the end of the run. Mean over shocks."""
     if not events:
         return float("nan")
-    smooth = np.empty_like(series, dtype=float)
-    acc = series[0]
-    for i, v in enumerate(series):  # 4-week EMA
-        acc = acc + (v - acc) / 4.0 if np.isfinite(v) else acc
-        smooth[i] = acc
+    smooth = _ema(series, 4.0)
+    ref = _ema(reference, 4.0) if reference is not None else None
     out = []
     for ev in events:
-        before = smooth[(steps >= ev.start - 4) & (steps < ev.start)]
-        if before.size == 0:
-            continue
-        level = before.mean() - tolerance
-        after = smooth[steps >= ev.start]
-        below = np.flatnonzero(after < level)
+        after = steps >= ev.start
+        if ref is not None:
+            level = ref[after] - tolerance
+        else:
+            before = smooth[(steps >= ev.start - 4) & (steps < ev.start)]
+            if before.size == 0:
+                continue
+            level = np.full(after.sum(), before.mean() - tolerance)
+        gap = smooth[after] - level
+        below = np.flatnonzero(gap < 0)
         if below.size == 0:
             out.append(0.0)
             continue
-        back = np.flatnonzero(after[below[0]:] >= level)
+        back = np.flatnonzero(gap[below[0]:] >= 0)
         out.append(float(below[0] + back[0]) if back.size else np.nan)
     return float(np.nanmean(out)) if out and not np.all(np.isnan(out)) else float("nan")
+
+
+def _ema(series: np.ndarray, span: float) -> np.ndarray:
+    smooth = np.empty(len(series), dtype=float)
+    acc = series[0]
+    for i, v in enumerate(series):
+        acc = acc + (v - acc) / span if np.isfinite(v) else acc
+        smooth[i] = acc
+    return smooth

@@ -8,7 +8,7 @@ Each factor x ∈ [0, 1] acts on one part of the mechanism (MECHANISM.md §10) a
 | factor | drives (function below) |
 |---|---|
 | financial | the improvement budget (:func:`improvement_budget`) |
-| methodological | survey response, answer noise, non-response bias, attribution of answers to the right touchpoint (:func:`measurement`) |
+| methodological | survey response, answer noise, non-response bias, attribution of answers to the right touchpoint, persistent bias of the journey map (:func:`measurement`) |
 | technical | failure rates of channels, outage repair time (:func:`failure_rates`, :func:`repair_time`) |
 | technological | data completeness → personalisation accuracy, social-listening delay, failure analytics, ceiling on omnichannel integration (:func:`data_completeness`, :func:`listening_delay`, :func:`integration`) |
 | material | quality of physical touchpoints: the store channel and delivery (:func:`quality_modifier`) |
@@ -41,6 +41,7 @@ class Measurement:
     answer_noise: float  # sd of an answer on the 0-10 scale
     nonresponse_bias: float  # extra response propensity per unit of (satisfaction - 0.5)
     attribution: float  # probability that a touchpoint rating is attributed to the right cell
+    map_bias: float  # sd of the persistent bias of each journey-map cell's ratings
 
 
 def measurement(firm: FirmParams, mech: MechanismParams) -> Measurement:
@@ -50,6 +51,7 @@ def measurement(firm: FirmParams, mech: MechanismParams) -> Measurement:
         answer_noise=mech.answer_noise * (1.0 - 0.8 * m),
         nonresponse_bias=mech.nonresponse_bias * (1.0 - m),
         attribution=0.5 + 0.5 * m,
+        map_bias=mech.map_bias * (1.0 - m),
     )
 
 
