@@ -360,7 +360,7 @@ class CXModel(mesa.Model):
                 f.contacted = mechanism.respond_to_alarm(f, t, unhappy, st.satisfaction, st.loyalty, u_response, mech)
 
     def _phase_economics(self, t: int) -> None:
-        st, w = self.state, self._week
+        w = self._week
         dealer = np.maximum(w["dealer"], 0)
         bought = w["bought"]
         rev = np.bincount(dealer[bought], weights=w["revenue"][bought], minlength=self.n_firms)

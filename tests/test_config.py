@@ -67,9 +67,9 @@ def test_invalid_values_name_the_key(overrides, key):
 def test_with_updates_rounds_integers_and_validates():
     p = with_updates(Params(), {"firm.policy.improvement_cadence": 7.6, "firm.support.human": 0.2})
     assert p.firm.policy.improvement_cadence == 8 and p.firm.support.human == 0.2
-    with pytest.raises(ParamError, match="firm.support.nope"):
+    with pytest.raises(ParamError, match=r"firm\.support\.nope"):
         with_updates(Params(), {"firm.support.nope": 1})
-    with pytest.raises(ParamError, match="firm.support.human"):
+    with pytest.raises(ParamError, match=r"firm\.support\.human"):
         with_updates(Params(), {"firm.support.human": -0.1})
 
 

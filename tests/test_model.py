@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import CXModel, Customer, Firm, Params, run_model, with_updates
+from sim import Customer, CXModel, Firm, Params, run_model, with_updates
 from sim.kpis import KPIS, SERIES
 from sim.state import CUSTOMER, STATE_VARS
 
