@@ -55,6 +55,19 @@ def start_shocks(model, step: int, u: np.ndarray) -> None:
             _begin(model, ev, sp)
 
 
+def start_now(model, sp) -> ShockEvent:
+    """Start the shock described by ``sp`` (a ShockParams) in the current week, as a scheduled
+    shock would start (used by the dashboard's live buttons)."""
+    names = [f.name for f in model.firms]
+    if sp.target not in names:
+        raise ValueError(f"invalid shock target {sp.target!r}: allowed one of {names}")
+    step = model.steps + 1  # the week about to run
+    ev = ShockEvent(sp.kind, step, step + sp.duration, names.index(sp.target), sp.magnitude)
+    model.shock_state.events.append(ev)
+    _begin(model, ev, sp)
+    return ev
+
+
 def _begin(model, ev: ShockEvent, sp) -> None:
     st, firm = model.state, model.firms[ev.target]
     m = ev.magnitude
