@@ -47,7 +47,8 @@ def basket_units(
 ) -> np.ndarray:
     """Units bought: segment basket × omnichannel uplift × personalisation uplift × economy.
 
-    Omnichannel: ``1 + uplift·(channels used − 1)`` (Sopadjieva, Dholakia & Benjamin 2017);
+    Omnichannel: ``1 + uplift·(channels used with the firm − 1)``, counting every channel the
+    customer has used with this firm (Sopadjieva, Dholakia & Benjamin 2017);
     personalisation: ``1 + uplift·p·max(accuracy − 0.4, 0)/0.6`` (relevant offers sell)."""
     omni = 1.0 + cp.omnichannel_basket_uplift * (n_channels - 1)
     pers = 1.0 + cp.personalization_basket_uplift * personalization * np.maximum(personal_accuracy - 0.4, 0.0) / 0.6

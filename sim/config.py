@@ -26,7 +26,7 @@ def _plain(cfg: Any) -> dict:
     try:
         from omegaconf import DictConfig, OmegaConf
     except ImportError:  # pragma: no cover - hydra-core is a dependency
-        DictConfig = ()  # noqa: N806
+        DictConfig = ()
     if isinstance(cfg, DictConfig):
         return OmegaConf.to_container(cfg, resolve=True)
     return dict(cfg)

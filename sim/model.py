@@ -225,7 +225,9 @@ class CXModel(mesa.Model):
         j, dealer = w["journey"], w["dealer"]
         abandon = w["failed"][:, PURCHASE_TP] & (w["u_abandon"] < jp.abandon_on_failure)
         bought = j & ~abandon
-        n_ch = journey.channels_used(w["channels"])
+        # channels used with this firm so far, this journey included (new customers start empty)
+        used = st.channels | journey.channel_bits(w["channels"])
+        n_ch = np.bitwise_count(used)
         pers_level = np.array([f.params.policy.personalization for f in self.firms], dtype=np.float32)
         units = behaviour.basket_units(
             self.seg_basket[st.segment], n_ch, w["accuracy"], pers_level[np.maximum(dealer, 0)], cp, self.shock_state.economy
@@ -241,9 +243,8 @@ class CXModel(mesa.Model):
         st.firm[new] = dealer[new]
         st.tenure[new] = 0
         st.loyalty[new] = st.satisfaction[new]
-        st.channels[new] = 0
         st.aware[new, dealer[new]] = True
-        st.channels[j] |= journey.channel_bits(w["channels"][j])
+        st.channels[j] = used[j]
         w.update(bought=bought, units=units, revenue=revenue, new=new, n_channels=n_ch)
 
     def _phase_complaints(self) -> None:

@@ -63,9 +63,9 @@ class SegmentParams:
 
 
 DEFAULT_SEGMENTS = (
-    SegmentParams("digital", 0.35, 0.66, 1.2, 1.4, 0.32, 1.3, (3.0, 3.0, 1.5, 0.4, 1.0, 0.6)),
+    SegmentParams("digital", 0.35, 0.66, 1.2, 1.4, 0.32, 1.5, (3.0, 3.0, 1.5, 0.4, 1.0, 0.6)),
     SegmentParams("mainstream", 0.45, 0.60, 1.0, 1.0, 0.30, 1.5, (1.5, 1.0, 0.7, 0.8, 0.8, 2.0)),
-    SegmentParams("traditional", 0.20, 0.55, 0.7, 0.8, 0.26, 1.8, (0.5, 0.2, 0.2, 2.0, 0.4, 3.5)),
+    SegmentParams("traditional", 0.20, 0.55, 0.7, 0.8, 0.26, 1.5, (0.5, 0.2, 0.2, 2.0, 0.4, 3.5)),
 )
 
 
@@ -88,10 +88,10 @@ class CustomerParams:
     affect_decay: float = p(0.5, UNIT, "share of affect lost per week toward the baseline (0)")
     peak_end_weight: float = p(0.5, UNIT, "weight of the peak (vs the end) in the remembered journey")
     # cognitive
-    satisfaction_baseline: float = p(0.6, UNIT, "satisfaction when perceived quality exactly meets a 0.5 expectation")
+    satisfaction_baseline: float = p(0.66, UNIT, "satisfaction when perceived quality exactly meets a 0.5 expectation")
     disconfirmation_weight: float = p(0.9, (0.0, 5.0), "satisfaction per unit of loss-averse disconfirmation (Oliver 1980)")
     quality_weight: float = p(0.3, (0.0, 5.0), "satisfaction per unit of perceived quality above 0.5")
-    memory_weight: float = p(0.25, (0.0, 5.0), "satisfaction per unit of remembered (peak-end) affect")
+    memory_weight: float = p(0.15, (0.0, 5.0), "satisfaction per unit of remembered (peak-end) affect")
     effort_weight: float = p(0.3, (0.0, 5.0), "satisfaction lost per unit of journey effort")
     expectation_learning: float = p(0.15, UNIT, "weight of the latest perceived quality in the expectation")
     wom_expectation_weight: float = p(0.01, (0.0, 0.2), "expectation shift per net word-of-mouth message")
@@ -110,9 +110,9 @@ class CustomerParams:
     complaint_threshold: float = p(0.45, UNIT, "satisfaction below which a customer is dissatisfied")
     complaint_rate: float = p(0.15, UNIT, "probability that a dissatisfied customer complains")
     recovery_boost: float = p(0.3, UNIT, "satisfaction restored by a successful complaint recovery")
-    wom_neutral: float = p(0.5, UNIT, "satisfaction at which a customer neither recommends nor warns")
+    wom_neutral: float = p(0.45, UNIT, "satisfaction at which a customer neither recommends nor warns")
     wom_positive_rate: float = p(0.35, UNIT, "probability of recommending after a journey at satisfaction 1 (falls linearly to 0 at wom_neutral)")
-    wom_negative_rate: float = p(0.45, UNIT, "probability of warning others after a journey at satisfaction 0 (falls linearly to 0 at wom_neutral)")
+    wom_negative_rate: float = p(0.55, UNIT, "probability of warning others after a journey at satisfaction 0 (falls linearly to 0 at wom_neutral)")
     negative_reach: float = p(1.5, (1.0, 5.0), "how much farther a warning travels than a recommendation")
     wom_attitude_weight: float = p(0.05, UNIT, "attitude change per word-of-mouth message received")
     wom_recruit_rate: float = p(0.15, UNIT, "probability that a recommendation makes a prospect aware")
@@ -121,7 +121,7 @@ class CustomerParams:
     omnichannel_basket_uplift: float = p(0.03, (0.0, 0.5), "basket uplift per extra channel used in a journey")
     personalization_basket_uplift: float = p(0.15, (0.0, 1.0), "basket uplift at full, accurate personalisation")
     omnichannel_visit_uplift: float = p(0.04, (0.0, 0.5), "purchase-occasion uplift per extra channel used with the firm")
-    ltr_center: float = p(8.6, (0.0, 10.0), "likelihood-to-recommend answer at loyalty/satisfaction score 0.6")
+    ltr_center: float = p(8.2, (0.0, 10.0), "likelihood-to-recommend answer at loyalty/satisfaction score 0.6")
     ltr_slope: float = p(15.0, (0.0, 100.0), "likelihood-to-recommend points per unit of score")
     csat_threshold: float = p(0.6, UNIT, "satisfaction counted as 'satisfied' in CSAT")
 
@@ -184,7 +184,7 @@ class SupportCostParams:
 
     financial: float = p(250.0, (0.0, 1e6), "cost of capital for the budget line")
     methodological: float = p(300.0, (0.0, 1e6), "research staff, survey panels")
-    technical: float = p(450.0, (0.0, 1e6), "redundancy, monitoring, maintenance")
+    technical: float = p(550.0, (0.0, 1e6), "redundancy, monitoring, maintenance")
     technological: float = p(700.0, (0.0, 1e6), "CRM, analytics and listening platforms")
     material: float = p(600.0, (0.0, 1e6), "stores, fleet, stock")
     human: float = p(750.0, (0.0, 1e6), "wages, training, incentives")

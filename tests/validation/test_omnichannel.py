@@ -56,12 +56,6 @@ def basket(d, sel) -> float:
     return float(d["units"][sel].sum() / d["buys"][sel].sum())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="multichannel customers' basket is ≈5–7% *smaller*: the segment with the biggest basket "
-    "(traditional) uses the fewest channels, and within a segment the per-journey uplift (3% per "
-    "extra channel in one journey) separates customers' baskets by only ≈1%",
-)
 def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
     d = customers
     single, multi = d["channels"] == 1, d["channels"] >= 2

@@ -116,12 +116,6 @@ def test_f01b_disconfirmation_explains_satisfaction_better_than_expectation(
 # ------------------------------------------------------------------------------------------
 # Fact 2: shortfalls weigh more than surpluses
 # ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="journey-level ratio ≈1.4 (< 1.5): the peak–end memory term adds an almost symmetric slope "
-    "(touchpoint noise mixes shortfalls and surpluses within a journey) and, with the quality term, "
-    "dilutes the 2:1 kink of the disconfirmation term",
-)
 def test_f02_shortfall_slope_steeper_than_surplus_slope(record, default_journeys):
     a = asymmetry(default_journeys)
     record(

@@ -99,12 +99,6 @@ def test_f05a_word_of_mouth_is_an_asymmetric_u(record, wom_senders):
     assert 1.5 <= volume_ratio <= 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="positive:negative ≈1.4:1 (≈1.25:1 over all firms): satisfaction is centred just above the "
-    "word-of-mouth neutral point (≈27% of journeys dissatisfied), so warnings are almost as frequent "
-    "as recommendations",
-)
 def test_f05b_positive_word_of_mouth_outnumbers_negative(record, wom_senders):
     pos, neg, pos_all, neg_all = d = wom_senders["kpi"]
     ratio, ratio_all = float(pos / neg), float(pos_all / neg_all)
