@@ -786,18 +786,29 @@ class RunStore:
         return name
 
     def _merge_small_segments(self) -> None:
-        small = []
-        for name in self._segment_names():
+        """Merge small segments once there are several, and always merge segments that share a
+        key (left by a crash between writing a merged segment and deleting its sources), so that
+        a finished batch stores every run exactly once."""
+        names = self._segment_names()
+        sizes: dict[str, int] = {}
+        owner: dict[str, str] = {}
+        overlapping: set[str] = set()
+        for name in names:
             try:
-                n = len(self._segment_keys(name))  # 0: unreadable, left alone
+                keys = self._segment_keys(name)  # empty: unreadable, left alone
             except FileNotFoundError:
                 continue
-            if 0 < n < self.segment_rows:
-                small.append(name)
-        if len(small) < _MERGE_WHEN_SMALL:
+            sizes[name] = len(keys)
+            for k in keys:
+                other = owner.setdefault(k, name)
+                if other != name:
+                    overlapping.update((name, other))
+        small = {n for n, size in sizes.items() if 0 < size < self.segment_rows}
+        chosen = (small if len(small) >= _MERGE_WHEN_SMALL else set()) | overlapping
+        if not chosen:
             return
         tables, merged = [], []
-        for name in small:
+        for name in [n for n in names if n in chosen]:
             try:
                 table = self._read_segment(name)
             except FileNotFoundError:
