@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,dask
+EXTRAS ?= dev,dask,viz
 
 .PHONY: run test test-fast lint bench configs clean
 

@@ -1,0 +1,205 @@
+"""The model as the dashboard runs it: the same ``CXModel``, shocks started live, a network sample.
+
+:class:`DashboardModel` is ``sim.CXModel`` with one difference: it is built from flat slider
+keywords (what Mesa's SolaraViz passes when it re-creates a model on Reset) through
+:func:`analysis.dashboard.lessons.params_for`, and it records its weekly KPIs in a Mesa
+``DataCollector`` (what Mesa's plot components read). Nothing of the model is re-implemented.
+
+:func:`trigger_shock` starts a shock *now* through the same code path as a scheduled one:
+``sim.shocks.start_now`` (a ``ShockEvent`` appended to ``model.shock_state.events``, then
+``sim.shocks._begin``, as ``start_shocks`` does), after checking the values like configured shocks.
+
+:func:`network_sample` picks at most 300 connected customers (a snowball sample of the social
+network), builds their subgraph with ``sim.network.to_networkx`` and lays it out once: the
+layout is cached per model and, across models, per network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from analysis.dashboard.lessons import DEFAULT_SEED, FREE_PLAY, params_for
+from sim import CXModel, shocks
+from sim.kpis import SERIES
+from sim.params import SHOCK_KINDS, ParamError, ShockParams, validate
+
+SAMPLE_SIZE = 300
+
+
+def _kpi(name: str):
+    # a lambda, so that Mesa's DataCollector calls it with the model
+    return lambda m: float(getattr(m, "latest", {}).get(name, np.nan))
+
+
+class DashboardModel(CXModel):
+    """``CXModel`` built from a lesson and slider values; KPIs also in ``self.datacollector``.
+
+    Every keyword left at None takes the lesson's value (the lesson's, in turn, the defaults').
+    Row ``w`` of the DataCollector's frame is week ``w``; row 0 (before the first week) is NaN.
+    """
+
+    def __init__(
+        self,
+        lesson: str = FREE_PLAY,
+        *,
+        n_customers: int | None = None,
+        omnichannel: float | None = None,
+        personalization: float | None = None,
+        improvement_cadence: int | None = None,
+        financial: float | None = None,
+        methodological: float | None = None,
+        technical: float | None = None,
+        technological: float | None = None,
+        material: float | None = None,
+        human: float | None = None,
+        rng: int = DEFAULT_SEED,
+    ):
+        values = {
+            "n_customers": n_customers,
+            "omnichannel": omnichannel,
+            "personalization": personalization,
+            "improvement_cadence": improvement_cadence,
+            "financial": financial,
+            "methodological": methodological,
+            "technical": technical,
+            "technological": technological,
+            "material": material,
+            "human": human,
+        }
+        super().__init__(params_for(lesson, values), rng=int(rng))
+        self.lesson = lesson
+        # shocks started by trigger_shock, with the ShockParams they were started from
+        self.live_shocks: list[tuple[shocks.ShockEvent, ShockParams]] = []
+        self.datacollector = mesa.DataCollector(model_reporters={k: _kpi(k) for k in SERIES})
+        self.datacollector.collect(self)
+        # SolaraViz plays in a thread: a shock button must not change the state mid-week
+        self.lock = threading.RLock()
+
+    def step(self) -> None:
+        with self.lock:
+            super().step()
+            self.datacollector.collect(self)
+
+
+def trigger_shock(
+    model: CXModel,
+    kind: str,
+    magnitude: float = 0.5,
+    duration: int = 4,
+    *,
+    channel: str = "web",
+    target: str | None = None,
+) -> shocks.ShockEvent:
+    """Start a shock in the next week to be simulated, as if it had been scheduled for it.
+
+    ``target`` is a firm name; by default the focal firm, or the first rival for a
+    ``rival_campaign`` (the firm that acts). Values are checked like configured shocks
+    (``ParamError`` with a one-line message). Returns the appended ``ShockEvent``.
+    """
+    if kind not in SHOCK_KINDS:
+        raise ParamError("kind", kind, "one of " + ", ".join(SHOCK_KINDS))
+    if target is None:
+        target = model.firms[1].name if kind == "rival_campaign" else model.firms[0].name
+    sp = ShockParams(
+        name="live",
+        kind=kind,
+        start=model.steps + 1,
+        duration=duration,
+        magnitude=magnitude,
+        channel=channel,
+        target=target,
+    )
+    validate(dataclasses.replace(model.params, shocks=(sp,)))  # the configured shocks' checks
+    # between two weeks, never inside one (SolaraViz may be playing in another thread)
+    with getattr(model, "lock", None) or contextlib.nullcontext():
+        sp = dataclasses.replace(sp, start=model.steps + 1)
+        start_now = getattr(shocks, "start_now", None)
+        if start_now is not None:
+            ev = start_now(model, sp)
+        else:  # the same statements as sim.shocks.start_shocks for a shock due in week sp.start
+            names = [f.name for f in model.firms]
+            ev = shocks.ShockEvent(
+                sp.kind, sp.start, sp.start + sp.duration, names.index(sp.target), sp.magnitude
+            )
+            model.shock_state.events.append(ev)
+            shocks._begin(model, ev, sp)
+        if hasattr(model, "live_shocks"):
+            model.live_shocks.append((ev, sp))
+    return ev
+
+
+@dataclass(frozen=True)
+class NetworkSample:
+    """Customers ``nodes`` (indices into the model's arrays), their ``edges`` (pairs of row
+    numbers into ``nodes``) and a 2-D layout ``pos`` (one row per node)."""
+
+    nodes: np.ndarray
+    edges: np.ndarray
+    pos: np.ndarray
+
+
+_PER_MODEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PER_NETWORK: OrderedDict[tuple, NetworkSample] = OrderedDict()
+_PER_NETWORK_MAX = 8
+
+
+def _snowball(adj, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Breadth-first sample of ``size`` customers from random starting points."""
+    n = adj.shape[0]
+    if n <= size:
+        return np.arange(n)
+    seen = np.zeros(n, dtype=bool)
+    order: list[int] = []
+    while len(order) < size:
+        start = int(rng.integers(n))
+        if seen[start]:
+            continue
+        seen[start] = True
+        queue = [start]
+        while queue and len(order) < size:
+            i = queue.pop(0)
+            order.append(i)
+            for j in adj.indices[adj.indptr[i] : adj.indptr[i + 1]]:
+                if not seen[j]:
+                    seen[j] = True
+                    queue.append(int(j))
+    return np.sort(np.array(order[:size], dtype=np.int64))
+
+
+def network_sample(model: CXModel, size: int = SAMPLE_SIZE) -> NetworkSample:
+    """A connected sample of at most ``size`` customers with a spring layout, cached."""
+    hit = _PER_MODEL.get(model)
+    if hit is not None and len(hit.nodes) <= size:
+        return hit
+    adj = model.network
+    digest = hashlib.blake2b(adj.indptr.tobytes() + adj.indices.tobytes(), digest_size=16).digest()
+    key = (adj.shape[0], size, model.seed, digest)
+    sample = _PER_NETWORK.get(key)
+    if sample is None:
+        import networkx as nx
+
+        from sim.network import to_networkx
+
+        # a generator of its own: drawing from the model's streams would change the run
+        nodes = _snowball(adj, size, np.random.default_rng(model.seed))
+        g = to_networkx(adj, nodes)
+        layout = nx.spring_layout(g, seed=0)
+        row = {int(c): r for r, c in enumerate(nodes)}
+        edges = np.array([(row[a], row[b]) for a, b in g.edges()], dtype=np.int64).reshape(-1, 2)
+        pos = np.array([layout[int(c)] for c in nodes], dtype=float).reshape(-1, 2)
+        sample = NetworkSample(nodes, edges, pos)
+        _PER_NETWORK[key] = sample
+        while len(_PER_NETWORK) > _PER_NETWORK_MAX:
+            _PER_NETWORK.popitem(last=False)
+    _PER_NETWORK.move_to_end(key)
+    _PER_MODEL[model] = sample
+    return sample
