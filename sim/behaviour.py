@@ -32,13 +32,26 @@ def choose_firm(
 
 def likelihood_to_recommend(loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray, cp) -> np.ndarray:
     """0–10 answer: ``round(center + slope·(score − 0.6))`` with score = 0.55·L + 0.3·s + 0.15·(0.5 + 0.5·a)."""
-    score = 0.55 * loyalty + 0.3 * satisfaction + 0.15 * (0.5 + 0.5 * affect)
-    return np.clip(np.rint(cp.ltr_center + cp.ltr_slope * (score - 0.6)), 0, 10).astype(np.int8)
+    score = np.multiply(loyalty, 0.55, dtype=np.result_type(loyalty, satisfaction, affect))
+    score += 0.3 * satisfaction
+    mood = 0.5 * affect
+    mood += 0.5
+    mood *= 0.15
+    score += mood
+    score -= 0.6
+    score *= cp.ltr_slope
+    score += cp.ltr_center
+    np.rint(score, out=score)
+    return np.clip(score, 0, 10, out=score).astype(np.int8)
 
 
 def churn_hazard(loyalty: np.ndarray, cp, multiplier: float = 1.0) -> np.ndarray:
     """Weekly probability of leaving: ``base·exp(−slope·(L − 0.5))·multiplier``, capped at 1."""
-    return np.minimum(1.0, cp.churn_base * multiplier * np.exp(-cp.churn_loyalty_slope * (loyalty - 0.5)))
+    hazard = loyalty - 0.5
+    hazard *= -cp.churn_loyalty_slope
+    np.exp(hazard, out=hazard)
+    hazard *= cp.churn_base * multiplier
+    return np.minimum(hazard, 1.0, out=hazard)
 
 
 def basket_units(
@@ -56,15 +69,20 @@ def basket_units(
 
 
 def recover_complaints(
-    satisfaction: np.ndarray, affect: np.ndarray, complained: np.ndarray, u: np.ndarray,
+    satisfaction: np.ndarray, affect: np.ndarray, complainers: np.ndarray, u: np.ndarray,
     success: np.ndarray, value: np.ndarray, cp,
 ) -> np.ndarray:
     """Complaint recovery: success restores ``boost·value`` of satisfaction (and lifts affect);
-    a failed recovery (double deviation) costs a further 0.1. Returns the success mask."""
-    ok = complained & (u < success)
-    bad = complained & ~ok
-    satisfaction += ok * (cp.recovery_boost * value) - bad * np.float32(0.1)
-    affect += ok * (cp.recovery_boost * value) - bad * np.float32(0.1)
+    a failed recovery (double deviation) costs a further 0.1.
+
+    ``complainers`` indexes the customers who complained; ``u``, ``success`` and ``value`` are
+    theirs. Satisfaction and affect are updated (and clipped) for the whole population in place.
+    Returns the success mask, one entry per complainer."""
+    ok = u < success
+    change = np.zeros_like(satisfaction)
+    change[complainers] = ok * (cp.recovery_boost * value) - ~ok * np.float32(0.1)
+    satisfaction += change
+    affect += change
     np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
     np.clip(affect, -1.0, 1.0, out=affect)
     return ok

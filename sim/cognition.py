@@ -36,9 +36,12 @@ def transaction_satisfaction(
     return np.clip(s, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def update_expectation(expected: np.ndarray, perceived: np.ndarray, mask: np.ndarray, rate: float) -> None:
-    """Adaptive expectations: ``E ← E + ρ·(P − E)`` for customers with a journey (in place)."""
-    expected += mask * (np.float32(rate) * (perceived - expected))
+def update_expectation(expected: np.ndarray, perceived: np.ndarray, mask: np.ndarray | None, rate: float) -> None:
+    """Adaptive expectations: ``E ← E + ρ·(P − E)`` for customers with a journey (in place).
+
+    ``mask`` selects who learns; ``None`` means every row of the arrays given."""
+    change = np.float32(rate) * (perceived - expected)
+    expected += change if mask is None else mask * change
 
 
 def loyalty_weight(tenure: np.ndarray, cp) -> np.ndarray:
@@ -49,6 +52,11 @@ def loyalty_weight(tenure: np.ndarray, cp) -> np.ndarray:
     )
 
 
-def update_loyalty(loyalty: np.ndarray, satisfaction: np.ndarray, tenure: np.ndarray, mask: np.ndarray, cp) -> None:
-    """Cumulative satisfaction: ``L ← L + η(tenure)·(s − L)`` for customers with an episode (in place)."""
-    loyalty += mask * loyalty_weight(tenure, cp) * (satisfaction - loyalty)
+def update_loyalty(
+    loyalty: np.ndarray, satisfaction: np.ndarray, tenure: np.ndarray, mask: np.ndarray | None, cp
+) -> None:
+    """Cumulative satisfaction: ``L ← L + η(tenure)·(s − L)`` for customers with an episode (in place).
+
+    ``mask`` selects who learns; ``None`` means every row of the arrays given."""
+    weight = loyalty_weight(tenure, cp)
+    loyalty += (weight if mask is None else mask * weight) * (satisfaction - loyalty)

@@ -33,10 +33,12 @@ def journey_affect(
     a = affect.astype(np.float32, copy=True)
     peak = np.zeros_like(a)
     carry = np.float32(cp.affect_carry)
-    gain = np.float32(cp.affect_gain)
-    for t in range(experienced.shape[1]):
+    # the reaction gain·v(x − e) to every touchpoint at once, one row per touchpoint
+    reaction = loss_averse(np.ascontiguousarray(experienced.T) - expected, cp.loss_aversion)
+    reaction *= np.float32(cp.affect_gain)
+    for r in reaction:
         a *= carry
-        a += gain * loss_averse(experienced[:, t] - expected, cp.loss_aversion)
+        a += r
         np.clip(a, -1.0, 1.0, out=a)
         peak = np.where(np.abs(a) > np.abs(peak), a, peak)
     return a, peak

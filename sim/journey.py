@@ -36,15 +36,19 @@ def choose_channels(
     previous channel with probability ``stickiness`` and redraw otherwise.
     ``u_pick`` and ``u_stay`` are uniforms of shape (N, T).
     """
-    cum = cum_pref[segment]  # (N, C)
+    bounds = cum_pref[:, :-1]  # (S, C-1): the drawn channel is the number of bounds below u
+    if u_pick.dtype == np.float32:
+        # for a float32 u, u > b (float64) exactly when u > the largest float32 <= b
+        b32 = bounds.astype(np.float32)
+        bounds = np.where(b32 > bounds, np.nextafter(b32, np.float32(-1.0)), b32)
     n, t = u_pick.shape
-    out = np.empty((n, t), dtype=np.int8)
-    for k in range(t):
-        drawn = (u_pick[:, k, None] > cum[:, :-1]).sum(axis=1, dtype=np.int8)
-        if k == 0:
-            out[:, 0] = drawn
-        else:
-            out[:, k] = np.where(u_stay[:, k] < stickiness, out[:, k - 1], drawn)
+    own = np.take(bounds, segment, axis=0)  # (N, C-1)
+    out = np.zeros((n, t), dtype=np.int8)
+    for c in range(own.shape[1]):
+        out += u_pick > own[:, c, None]
+    stay = u_stay < stickiness
+    for k in range(1, t):
+        out[:, k] = np.where(stay[:, k], out[:, k - 1], out[:, k])
     return out
 
 
@@ -66,27 +70,40 @@ def experience_touchpoints(
     behind it is poor), ``integration`` (K,) the effective omnichannel integration.
     """
     n, t = channels.shape
-    tp = np.arange(t)
-    q = quality[firm[:, None], tp[None, :], channels]  # (N, T)
+    _, n_tp, n_ch = quality.shape
+    cell = (firm.astype(np.intp) * (n_tp * n_ch))[:, None] + np.arange(0, t * n_ch, n_ch)  # (N, T) cell in the map
+    cell += channels
+    x = np.take(quality, cell)
+    x += personal[:, None]
+    x += journey_p.quality_noise * noise
     seam = np.zeros((n, t), dtype=bool)
     seam[:, 1:] = channels[:, 1:] != channels[:, :-1]
     friction = (1.0 - integration)[firm].astype(np.float32)  # (N,)
-    x = q + personal[:, None] + journey_p.quality_noise * noise
     x -= seam * (journey_p.switch_quality_penalty * friction)[:, None]
     x -= failed * np.float32(journey_p.failure_penalty)
     np.clip(x, 0.0, 1.0, out=x)
     effort = journey_p.base_effort + (
-        seam.sum(axis=1) * journey_p.switch_effort * friction + failed.sum(axis=1) * journey_p.failure_effort
+        count_true(seam) * journey_p.switch_effort * friction + count_true(failed) * journey_p.failure_effort
     ) / t
     return x.astype(np.float32, copy=False), np.minimum(effort, 1.0).astype(np.float32)
 
 
+def count_true(mask: np.ndarray) -> np.ndarray:
+    """Number of True entries in each row of a (N, T) mask, as int64 (``mask.sum(axis=1)``, faster for small T)."""
+    count = np.zeros(mask.shape[0], dtype=np.int8 if mask.shape[1] < 128 else np.int64)
+    for k in range(mask.shape[1]):
+        count += mask[:, k]
+    return count.astype(np.int64)
+
+
 def channels_used(channels: np.ndarray) -> np.ndarray:
     """Number of distinct channels in each journey, shape (N,)."""
-    bits = np.bitwise_or.reduce(np.left_shift(np.uint8(1), channels.astype(np.uint8)), axis=1)
-    return np.unpackbits(bits[:, None], axis=1).sum(axis=1)
+    return np.bitwise_count(channel_bits(channels)).astype(np.uint64)
 
 
 def channel_bits(channels: np.ndarray) -> np.ndarray:
     """Bit mask (uint8) of the channels used in each journey."""
-    return np.bitwise_or.reduce(np.left_shift(np.uint8(1), channels.astype(np.uint8)), axis=1)
+    bits = np.zeros(channels.shape[0], dtype=np.uint8)
+    for k in range(channels.shape[1]):
+        bits |= np.left_shift(np.uint8(1), channels[:, k].astype(np.uint8))
+    return bits

@@ -16,10 +16,15 @@ Phases (the same order as in ``sim/ODD.md``):
 12. ``_phase_record``       KPIs of the week
 
 Within a phase every customer is updated simultaneously from the state at the start of the
-phase (compute, then commit). All randomness comes from the named streams in ``sim.rng``.
+phase (compute, then commit). All randomness comes from the named streams in ``sim.rng``;
+every stream draws full-population arrays every week, but the rules are evaluated only for
+the customers they concern (the week's shoppers, talkers, listeners, switch candidates), whose
+indices are kept in the week's record (:class:`WeekRecord`).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import mesa
 import numpy as np
@@ -33,6 +38,38 @@ from sim.network import build_network
 from sim.params import Params, validate
 from sim.rng import Streams
 from sim.state import CUSTOMER, LAPSED, PROSPECT, CustomerState
+
+# number of channels in each possible channel bit mask (uint64, as the mask's bit count has always been)
+CHANNELS_IN_MASK = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)
+
+
+class WeekRecord(dict):
+    """What happened this week: masks and values read by the later phases, the KPIs and analysis.
+
+    Journey-level results are computed for the customers on a journey only: ``rows`` holds
+    their indices and ``j_<name>`` their values (``j_dealer``, ``j_channels``, ``j_failed``, …).
+    Reading ``<name>`` (e.g. ``week["failed"]``) expands ``j_<name>`` to a population-wide array
+    on first use, with ``False``/0 (channels: -1) for the customers without a journey.
+    """
+
+    FILL: ClassVar[dict[str, object]] = {
+        "failed": False, "channels": -1, "experienced": 0, "effort": 0, "accuracy": 0, "end": 0, "peak": 0,
+        "perceived_mean": 0, "bought": False, "new": False, "units": 0, "revenue": 0, "n_channels": 0,
+        "dissatisfied": False, "complained": False, "recovered": False,
+    }
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def __missing__(self, key: str) -> np.ndarray:
+        if key not in self.FILL or "j_" + key not in self:
+            raise KeyError(key)
+        part = self["j_" + key]
+        full = np.full((self.n, *part.shape[1:]), self.FILL[key], dtype=part.dtype)
+        full[self["rows"]] = part
+        self[key] = full
+        return full
 
 
 class CXModel(mesa.Model):
@@ -69,7 +106,7 @@ class CXModel(mesa.Model):
                 self._customer_views[i] = Customer(self, i)
         self.history: list[np.ndarray] = []
         self.kpi_names = SERIES
-        self._week = {}
+        self._week = WeekRecord(self.n)
         self._clv_margin = np.nan
         self._clv_retention = np.nan
         self._discount = (1.0 + p.market.discount_rate) ** (1 / 52) - 1.0
@@ -138,7 +175,7 @@ class CXModel(mesa.Model):
     # ------------------------------------------------------------------------------------
     def step(self) -> None:
         t = self.steps
-        w = self._week = {}
+        w = self._week = WeekRecord(self.n)
         w["start_firm"] = np.where(self.state.status == CUSTOMER, self.state.firm, -1)
         self._phase_shocks(t)
         self._phase_occasions(t)
@@ -162,124 +199,165 @@ class CXModel(mesa.Model):
         """Customers shop with their segment's weekly rate (more if they use more channels);
         aware prospects and lapsed customers shop at a lower rate and pick a firm by logit."""
         st, cp, w = self.state, self.params.customer, self._week
+        n, k = self.n, self.n_firms
         r = self.streams.occasion
-        u_occ = r.random(self.n, dtype=np.float32)
-        u_adv = r.random((self.n, self.n_firms), dtype=np.float32)
-        u_choice = self.streams.choice.random((self.n, self.n_firms))
+        u_occ = r.random(n, dtype=np.float32)
+        u_adv = r.random((n, k), dtype=np.float32)
+        u_choice = self.streams.choice.random((n, k))
         economy = self.shock_state.economy
         # advertising makes non-customers aware (Bass p)
         adv = np.array([f.advertising for f in self.firms], dtype=np.float32)
-        outside = st.status != CUSTOMER
-        st.aware |= outside[:, None] & (u_adv < adv[None, :])
-        n_ch = np.unpackbits(st.channels[:, None], axis=1).sum(axis=1)
-        rate = self.seg_rate[st.segment] * (1.0 + cp.omnichannel_visit_uplift * np.maximum(n_ch - 1, 0)) * economy
-        cust = (st.status == CUSTOMER) & (u_occ < rate)
-        outside_rate = np.where(st.status == LAPSED, cp.winback_rate, cp.prospect_shop_rate) * economy
-        seeker = outside & (u_occ < outside_rate) & st.aware.any(axis=1)
+        outside = np.flatnonzero(st.status != CUSTOMER)
+        aware = np.take(st.aware, outside, axis=0)
+        aware |= np.take(u_adv, outside, axis=0) < adv
+        st.aware[outside] = aware
+        # customers: the segment's rate, raised by the number of channels used (one value per
+        # segment and channel bit mask)
+        uplift = 1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)
+        rate = (self.seg_rate[:, None] * uplift * economy).ravel()  # (S * 256,)
+        mask_of = st.segment.astype(np.intp) << 8 | st.channels
+        cust = (st.status == CUSTOMER) & (u_occ < rate[mask_of])
+        # aware prospects and lapsed customers
+        outside_rate = np.where(st.status[outside] == LAPSED, cp.winback_rate, cp.prospect_shop_rate) * economy
+        knows_any = aware[:, 0].copy()
+        for j in range(1, k):
+            knows_any |= aware[:, j]
+        seekers = outside[(u_occ[outside] < outside_rate) & knows_any]
         reputation = np.array([f.reputation for f in self.firms])
         price = np.array([f.price for f in self.firms])
-        choice = behaviour.choose_firm(st.attitude, st.aware, reputation, price, self.seg_price[st.segment], u_choice)
-        w["journey"] = cust | (seeker & (choice >= 0))
-        w["seeker"] = seeker & (choice >= 0)
-        w["dealer"] = np.where(cust, st.firm, np.where(w["seeker"], choice, -1)).astype(np.int8)
+        choice = behaviour.choose_firm(
+            np.take(st.attitude, seekers, axis=0), np.take(st.aware, seekers, axis=0), reputation, price,
+            self.seg_price[st.segment[seekers]], np.take(u_choice, seekers, axis=0),
+        )
+        dealer = np.where(cust, st.firm, np.int8(-1))
+        dealer[seekers] = choice
+        seeker = np.zeros(n, dtype=bool)
+        seeker[seekers] = True
+        rows = np.flatnonzero(cust | seeker)
+        w.update(journey=cust | seeker, seeker=seeker, dealer=dealer, rows=rows,
+                 j_dealer=dealer[rows].astype(np.intp), j_seeker=seeker[rows], j_segment=st.segment[rows])
 
     def _phase_journeys(self, t: int) -> None:
         st, jp, w = self.state, self.params.journey, self._week
         rc, rt, rf = self.streams.channel, self.streams.touchpoint, self.streams.failure
         n, T = self.n, N_TOUCHPOINTS
-        u_pick = rc.random((n, T), dtype=np.float32)
-        u_stay = rc.random((n, T), dtype=np.float32)
-        noise = rt.standard_normal((n, T), dtype=np.float32)
-        u_fail = rf.random((n, T), dtype=np.float32)
+        rows, dealer, segment = w["rows"], w["j_dealer"], w["j_segment"]
+        u_pick = np.take(rc.random((n, T), dtype=np.float32), rows, axis=0)
+        u_stay = np.take(rc.random((n, T), dtype=np.float32), rows, axis=0)
+        noise = np.take(rt.standard_normal((n, T), dtype=np.float32), rows, axis=0)
+        u_fail = np.take(rf.random((n, T), dtype=np.float32), rows, axis=0)
         w["u_abandon"] = rf.random(n, dtype=np.float32)
-        dealer = np.maximum(w["dealer"], 0)
-        channels = journey.choose_channels(self.cum_pref, st.segment, u_pick, u_stay, jp.channel_stickiness)
+        channels = journey.choose_channels(self.cum_pref, segment, u_pick, u_stay, jp.channel_stickiness)
         fail_p = np.stack([f.failure_now(t) for f in self.firms]).astype(np.float32)  # (K, C)
-        failed = (u_fail < fail_p[dealer[:, None], channels]) & w["journey"][:, None]
-        personal, accuracy = mechanism.stage7_personalization(self.firms, dealer, st.segment, jp.personalization_gain)
+        failed = u_fail < np.take(fail_p, dealer[:, None] * N_CHANNELS + channels)
+        personal, accuracy = mechanism.stage7_personalization(self.firms, dealer, segment, jp.personalization_gain)
         quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
         integration = mechanism.stage6_omnichannel(self.firms)
         x, effort = journey.experience_touchpoints(quality, dealer, channels, noise, failed, personal, integration, jp)
-        end, peak = emotion.journey_affect(st.affect, x, st.expectation, self.params.customer)
-        w.update(channels=channels, failed=failed, experienced=x, effort=effort, accuracy=accuracy, end=end, peak=peak)
+        end, peak = emotion.journey_affect(st.affect[rows], x, st.expectation[rows], self.params.customer)
+        w.update(j_channels=channels, j_failed=failed, j_experienced=x, j_effort=effort, j_accuracy=accuracy,
+                 j_end=end, j_peak=peak)
 
     def _phase_evaluate(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
-        j = w["journey"]
-        x = w["experienced"]
-        perceived = x.mean(axis=1)
-        remembered = emotion.remembered_affect(w["peak"], w["end"], cp.peak_end_weight)
-        excess = w["effort"] - np.float32(self.params.journey.base_effort)
-        s = cognition.transaction_satisfaction(perceived, st.expectation, remembered, excess, cp)
-        jj = j[:, None]
-        st.perceived[:] = np.where(jj, x, st.perceived)
-        st.satisfaction[:] = np.where(j, s, st.satisfaction)
-        st.effort[:] = np.where(j, w["effort"], st.effort)
-        st.peak[:] = np.where(j, w["peak"], st.peak)
-        st.end[:] = np.where(j, w["end"], st.end)
-        st.affect[:] = np.where(j, w["end"], st.affect)
-        w["perceived_mean"] = perceived
+        rows, x = w["rows"], w["j_experienced"]
+        perceived = x[:, 0].copy()  # the mean over the touchpoints, summed in order
+        for k in range(1, x.shape[1]):
+            perceived += x[:, k]
+        perceived /= np.float32(x.shape[1])
+        remembered = emotion.remembered_affect(w["j_peak"], w["j_end"], cp.peak_end_weight)
+        excess = w["j_effort"] - np.float32(self.params.journey.base_effort)
+        s = cognition.transaction_satisfaction(perceived, st.expectation[rows], remembered, excess, cp)
+        st.perceived[rows] = x
+        st.satisfaction[rows] = s
+        st.effort[rows] = w["j_effort"]
+        st.peak[rows] = w["j_peak"]
+        st.end[rows] = w["j_end"]
+        st.affect[rows] = w["j_end"]
+        w["j_perceived_mean"] = perceived
 
     def _phase_purchases(self) -> None:
         st, cp, jp, w = self.state, self.params.customer, self.params.journey, self._week
-        j, dealer = w["journey"], w["dealer"]
-        abandon = w["failed"][:, PURCHASE_TP] & (w["u_abandon"] < jp.abandon_on_failure)
-        bought = j & ~abandon
+        rows, dealer = w["rows"], w["j_dealer"]
+        abandon = w["j_failed"][:, PURCHASE_TP] & (w["u_abandon"][rows] < jp.abandon_on_failure)
+        bought = ~abandon
         # channels used with this firm so far, this journey included (new customers start empty)
-        used = st.channels | journey.channel_bits(w["channels"])
+        used = st.channels[rows] | journey.channel_bits(w["j_channels"])
         n_ch = np.bitwise_count(used)
         pers_level = np.array([f.params.policy.personalization for f in self.firms], dtype=np.float32)
         units = behaviour.basket_units(
-            self.seg_basket[st.segment], n_ch, w["accuracy"], pers_level[np.maximum(dealer, 0)], cp, self.shock_state.economy
+            self.seg_basket[w["j_segment"]], n_ch, w["j_accuracy"], pers_level[dealer], cp, self.shock_state.economy
         ) * bought
         price = np.array([f.price for f in self.firms])
-        revenue = units * price[np.maximum(dealer, 0)]
-        st.spend += revenue
-        st.purchases += bought
-        st.activity += np.float32(0.1) * (bought - st.activity)
+        revenue = units * price[dealer]
+        st.spend[rows] += revenue
+        st.purchases[rows] += bought
+        everyone = np.zeros(self.n, dtype=bool)
+        everyone[rows] = bought
+        activity = everyone - st.activity
+        activity *= np.float32(0.1)
+        st.activity += activity
         # acquisition: a seeker who buys becomes the firm's customer
-        new = w["seeker"] & bought
-        st.status[new] = CUSTOMER
-        st.firm[new] = dealer[new]
-        st.tenure[new] = 0
-        st.loyalty[new] = st.satisfaction[new]
-        st.aware[new, dealer[new]] = True
-        st.channels[j] = used[j]
-        w.update(bought=bought, units=units, revenue=revenue, new=new, n_channels=n_ch)
+        new = w["j_seeker"] & bought
+        won, firm = rows[new], dealer[new]
+        st.status[won] = CUSTOMER
+        st.firm[won] = firm
+        st.tenure[won] = 0
+        st.loyalty[won] = st.satisfaction[won]
+        st.aware[won, firm] = True
+        st.channels[rows] = used
+        w.update(j_bought=bought, j_units=units, j_revenue=revenue, j_new=new, j_n_channels=n_ch)
 
     def _phase_complaints(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
         r = self.streams.complaint
         u_c = r.random(self.n, dtype=np.float32)
         u_r = r.random(self.n, dtype=np.float32)
-        dissatisfied = w["journey"] & (st.satisfaction < cp.complaint_threshold)
-        failed_any = w["failed"].any(axis=1)
-        complained = dissatisfied & (u_c < cp.complaint_rate * (1.0 + 0.5 * failed_any))
-        dealer = np.maximum(w["dealer"], 0)
-        success = np.array([f.recovery.success for f in self.firms], dtype=np.float32)[dealer]
-        value = np.array([f.recovery.value for f in self.firms], dtype=np.float32)[dealer]
-        recovered = behaviour.recover_complaints(st.satisfaction, st.affect, complained, u_r, success, value, cp)
-        st.complaints += complained
-        w.update(dissatisfied=dissatisfied, complained=complained, recovered=recovered)
+        rows, dealer, failed = w["rows"], w["j_dealer"], w["j_failed"]
+        dissatisfied = st.satisfaction[rows] < cp.complaint_threshold
+        failed_any = failed[:, 0].copy()
+        for k in range(1, failed.shape[1]):
+            failed_any |= failed[:, k]
+        complained = dissatisfied & (u_c[rows] < cp.complaint_rate * (1.0 + 0.5 * failed_any))
+        who = dealer[complained]
+        success = np.array([f.recovery.success for f in self.firms], dtype=np.float32)[who]
+        value = np.array([f.recovery.value for f in self.firms], dtype=np.float32)[who]
+        ok = behaviour.recover_complaints(
+            st.satisfaction, st.affect, rows[complained], u_r[rows[complained]], success, value, cp
+        )
+        recovered = np.zeros_like(complained)
+        recovered[complained] = ok
+        st.complaints[rows] += complained
+        w.update(j_dissatisfied=dissatisfied, j_complained=complained, j_recovered=recovered)
 
     def _phase_learn(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
-        j, dealer = w["journey"], np.maximum(w["dealer"], 0)
-        cognition.update_expectation(st.expectation, w["perceived_mean"], j, cp.expectation_learning)
+        rows, dealer = w["rows"], w["j_dealer"]
+        k = self.n_firms
+        expectation = st.expectation[rows]
+        cognition.update_expectation(expectation, w["j_perceived_mean"], None, cp.expectation_learning)
+        st.expectation[rows] = expectation
         st.expectation += np.float32(self.params.mechanism.expectation_creep)
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
-        cust = j & (st.status == CUSTOMER) & ~w["new"]
-        cognition.update_loyalty(st.loyalty, st.satisfaction, st.tenure, cust, cp)
-        rows = np.flatnonzero(j)
-        a = st.attitude[rows, dealer[rows]]
-        st.attitude[rows, dealer[rows]] = a + np.float32(cp.attitude_learning) * (st.satisfaction[rows] - a)
+        # loyalty: customers who shopped at their own firm (not the ones just acquired)
+        learners = rows[(st.status[rows] == CUSTOMER) & ~w["j_new"]]
+        loyalty = st.loyalty[learners]
+        cognition.update_loyalty(loyalty, st.satisfaction[learners], st.tenure[learners], None, cp)
+        st.loyalty[learners] = loyalty
+        attitude = st.attitude.reshape(-1)  # a view: cell i·K + k is customer i's attitude toward firm k
+        cell = rows * k + dealer
+        a = attitude[cell]
+        attitude[cell] = a + np.float32(cp.attitude_learning) * (st.satisfaction[rows] - a)
         # attitudes drift toward each firm's public reputation
         rep = np.array([f.reputation for f in self.firms], dtype=np.float32)
-        st.attitude += np.float32(cp.reputation_weight) * (rep[None, :] - st.attitude)
+        drift = rep - st.attitude
+        drift *= np.float32(cp.reputation_weight)
+        st.attitude += drift
         # the current firm's attitude is the customer's loyalty for customers
         is_c = st.status == CUSTOMER
         crow = np.flatnonzero(is_c)
-        st.attitude[crow, st.firm[crow]] = np.maximum(st.attitude[crow, st.firm[crow]], 0) * 0.5 + 0.5 * st.loyalty[crow]
+        cell = crow * k + st.firm[crow]
+        attitude[cell] = np.maximum(attitude[cell], 0) * 0.5 + 0.5 * st.loyalty[crow]
         emotion.decay_affect(st.affect, cp.affect_decay)
         st.tenure += is_c
 
@@ -291,15 +369,24 @@ class CXModel(mesa.Model):
         u_review = r.random(self.n, dtype=np.float32)
         social = self.seg_social[st.segment]
         recommend, warn = wom.senders(st.satisfaction, w["journey"], social, u_send, cp)
-        pos, neg = wom.spread(self.network, w["dealer"], recommend, warn, self.n_firms, cp.negative_reach)
-        wom.listen(st.attitude, st.expectation, pos, neg, cp)
+        dealer = w["dealer"]
+        talkers = np.flatnonzero(recommend | warn)
+        heard, pos, neg = wom.spread(
+            self.network, talkers, dealer[talkers], recommend[talkers], warn[talkers], self.n_firms, cp.negative_reach
+        )
+        attitude, expectation = np.take(st.attitude, heard, axis=0), st.expectation[heard]
+        wom.listen(attitude, expectation, pos, neg, cp)
+        st.attitude[heard] = attitude
+        st.expectation[heard] = expectation
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
-        wom.recruit(st.aware, pos, st.status != CUSTOMER, u_recruit, cp.wom_recruit_rate)
-        rp, rn = wom.reviews(recommend, warn, w["dealer"], u_review, self.n_firms, cp.review_rate)
+        aware = np.take(st.aware, heard, axis=0)
+        wom.recruit(aware, pos, st.status[heard] != CUSTOMER, np.take(u_recruit, heard, axis=0), cp.wom_recruit_rate)
+        st.aware[heard] = aware
+        rp, rn = wom.reviews(recommend, warn, dealer, u_review, self.n_firms, cp.review_rate)
         rep = wom.update_reputation(np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning)
         for f, value in zip(self.firms, rep, strict=True):
             f.reputation = float(value)
-        dealer = np.maximum(w["dealer"], 0)
+        dealer = np.maximum(dealer, 0)
         w["wom_pos"] = np.bincount(dealer[recommend], minlength=self.n_firms)
         w["wom_neg"] = np.bincount(dealer[warn], minlength=self.n_firms)
 
@@ -311,23 +398,32 @@ class CXModel(mesa.Model):
         cust = st.status == CUSTOMER
         hazard = behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier)
         leave = cust & (u_leave < hazard)
-        # switching: a known rival liked clearly better than the current firm
-        own = np.maximum(st.firm, 0)
-        rival_att = np.where(st.aware, st.attitude, -1.0)
-        rival_att[np.arange(self.n), own] = -1.0
+        # switching: a known rival liked clearly better than the current firm (candidates: the
+        # customers who stay and whose switching draw comes up)
+        cand = np.flatnonzero(cust & ~leave & (u_switch < cp.switch_rate))
+        i = np.arange(cand.size)
+        rival_att = np.where(np.take(st.aware, cand, axis=0), np.take(st.attitude, cand, axis=0), -1.0)
+        rival_att[i, st.firm[cand]] = -1.0
         best = rival_att.argmax(axis=1).astype(np.int8)
-        gap = rival_att[np.arange(self.n), best] - st.loyalty
-        switch = cust & ~leave & (gap > cp.switch_threshold) & (u_switch < cp.switch_rate)
-        lost = leave | switch
-        w["lost_from"] = np.where(lost, st.firm, -1)
-        st.status[leave] = LAPSED
-        st.firm[leave] = -1
-        st.loyalty[leave] = 0.0
-        st.firm[switch] = best[switch]
-        st.loyalty[switch] = st.attitude[switch, best[switch]]
-        st.tenure[lost] = 0
-        st.channels[lost] = 0
-        w["switch_to"] = np.where(switch, best, -1)
+        gap = rival_att[i, best] - st.loyalty[cand]
+        to_rival = gap > cp.switch_threshold
+        switchers, best = cand[to_rival], best[to_rival]
+        leavers = np.flatnonzero(leave)
+        lost_from = np.full(self.n, -1, dtype=np.int8)
+        lost_from[leavers] = st.firm[leavers]
+        lost_from[switchers] = st.firm[switchers]
+        w["lost_from"] = lost_from
+        st.status[leavers] = LAPSED
+        st.firm[leavers] = -1
+        st.loyalty[leavers] = 0.0
+        st.firm[switchers] = best
+        st.loyalty[switchers] = st.attitude[switchers, best]
+        for lost in (leavers, switchers):
+            st.tenure[lost] = 0
+            st.channels[lost] = 0
+        switch_to = np.full(self.n, -1, dtype=np.int8)
+        switch_to[switchers] = best
+        w["switch_to"] = switch_to
         st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, cp)
 
     def _phase_mechanism(self, t: int) -> None:
@@ -338,18 +434,28 @@ class CXModel(mesa.Model):
         z_answer = r.standard_normal(n)
         z_rating = r.standard_normal((n, N_TOUCHPOINTS))
         u_response = self.streams.response.random(n, dtype=np.float32)
-        dealer = w["dealer"]
-        seg_sizes = np.bincount(st.segment, minlength=self.n_segments)
-        flat_ch = w["channels"]
+        rows, dealer = w["rows"], w["j_dealer"]
+        channels, failed = w["j_channels"], w["j_failed"]
+        seg_sizes = np.array([np.count_nonzero(st.segment == s) for s in range(self.n_segments)], dtype=np.int64)
+        complaints = np.bincount(dealer[w["j_complained"]], minlength=self.n_firms)
+        # journeys and failures per firm and channel (touchpoint visits)
+        cell = (dealer[:, None] * N_CHANNELS + channels).ravel()
+        size = self.n_firms * N_CHANNELS
+        failures = np.bincount(cell, weights=failed.ravel(), minlength=size).reshape(self.n_firms, N_CHANNELS)
+        visits = np.bincount(cell, minlength=size).reshape(self.n_firms, N_CHANNELS).astype(float)
+        surveyed = u_survey[rows] < mech.survey_rate
         for f in self.firms:
-            mine = w["journey"] & (dealer == f.k)
-            dig_fail = np.bincount(flat_ch[mine].ravel(), weights=w["failed"][mine].ravel(), minlength=N_CHANNELS)
-            traffic = np.bincount(flat_ch[mine].ravel(), minlength=N_CHANNELS).astype(float)
+            mine = dealer == f.k
+            dig_fail, traffic = failures[f.k], visits[f.k]
+            # only the firm's surveyed shoppers can answer: stage 3 is given their rows alone
+            asked = mine & surveyed
+            who = rows[asked]
             mechanism.stage3_collect(
-                f, step=t, shoppers=mine, ltr=st.ltr, satisfaction=st.satisfaction, perceived=st.perceived,
-                channels=flat_ch, segment=st.segment, n_segments=self.n_segments, segment_sizes=seg_sizes,
-                u_survey=u_survey, u_respond=u_respond, z_answer=z_answer, z_rating=z_rating, u_attr=u_attr,
-                complaints=int((w["complained"] & (dealer == f.k)).sum()), warnings_posted=float(w["wom_neg"][f.k]),
+                f, step=t, shoppers=np.ones(who.size, dtype=bool), ltr=st.ltr[who], satisfaction=st.satisfaction[who],
+                perceived=np.take(st.perceived, who, axis=0), channels=channels[asked], segment=st.segment[who],
+                n_segments=self.n_segments, segment_sizes=seg_sizes, u_survey=u_survey[who], u_respond=u_respond[who],
+                z_answer=z_answer[who], z_rating=np.take(z_rating, who, axis=0), u_attr=np.take(u_attr, who, axis=0),
+                complaints=int(complaints[f.k]), warnings_posted=float(w["wom_neg"][f.k]),
                 digital_failures=dig_fail, journeys_by_channel=traffic, mech=mech,
                 csat_threshold=self.params.customer.csat_threshold,
             )
@@ -362,10 +468,9 @@ class CXModel(mesa.Model):
 
     def _phase_economics(self, t: int) -> None:
         w = self._week
-        dealer = np.maximum(w["dealer"], 0)
-        bought = w["bought"]
-        rev = np.bincount(dealer[bought], weights=w["revenue"][bought], minlength=self.n_firms)
-        units = np.bincount(dealer[bought], weights=w["units"][bought], minlength=self.n_firms)
+        dealer, bought = w["j_dealer"][w["j_bought"]], w["j_bought"]
+        rev = np.bincount(dealer, weights=w["j_revenue"][bought], minlength=self.n_firms)
+        units = np.bincount(dealer, weights=w["j_units"][bought], minlength=self.n_firms)
         for f in self.firms:
             fp, s = f.params, self.scale
             led = f.ledger
@@ -392,11 +497,10 @@ class CXModel(mesa.Model):
 
     def _phase_record(self, t: int) -> None:
         st, w, f = self.state, self._week, self.focal
-        mine = (st.status == CUSTOMER) & (st.firm == 0)
-        n_mine = int(mine.sum())
-        start = w["start_firm"]
-        at_start = int((start == 0).sum())
-        lost = int((w["lost_from"] == 0).sum())
+        mine = np.flatnonzero((st.status == CUSTOMER) & (st.firm == 0))
+        n_mine = mine.size
+        at_start = int(np.count_nonzero(w["start_firm"] == 0))
+        lost = int(np.count_nonzero(w["lost_from"] == 0))
         churn = lost / at_start if at_start else 0.0
         total = sum(x.customers for x in self.firms)
         if n_mine:
@@ -418,7 +522,8 @@ class CXModel(mesa.Model):
         d = self._discount
         clv = self._clv_margin * (1 + d) / (1 + d - min(self._clv_retention, 0.9999))
         eq = f.effective_quality()
-        acquisitions = int(((w["new"]) & (w["dealer"] == 0)).sum() + (w["switch_to"] == 0).sum())
+        dealer = w["j_dealer"]
+        acquisitions = int(np.count_nonzero(dealer[w["j_new"]] == 0) + np.count_nonzero(w["switch_to"] == 0))
         measured = f.measured_nps
         row = {
             "nps": nps, "csat": csat, "ces": ces, "retention_rate": retention, "churn_rate": churn,
@@ -426,7 +531,7 @@ class CXModel(mesa.Model):
             "revenue": f.ledger["revenue"], "profit": f.ledger["profit"], "cumulative_profit": f.cumulative_profit,
             "clv": clv, "reputation": f.reputation, "emotional_index": emo, "cognitive_index": cog,
             "behavioural_index": beh, "mean_loyalty": loy, "acquisitions": float(acquisitions),
-            "complaints": float((w["complained"] & (w["dealer"] == 0)).sum()),
+            "complaints": float(np.count_nonzero(dealer[w["j_complained"]] == 0)),
             "wom_positive": float(w["wom_pos"][0]), "wom_negative": float(w["wom_neg"][0]),
             "measured_nps": measured, "measured_csat": f.measured_csat,
             "measurement_error": measured - nps if np.isfinite(measured) else np.nan,

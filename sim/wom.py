@@ -30,16 +30,28 @@ def senders(satisfaction: np.ndarray, journey: np.ndarray, sociability: np.ndarr
     return recommend, warn
 
 
-def spread(adjacency: sp.csr_matrix, firm: np.ndarray, recommend: np.ndarray, warn: np.ndarray, n_firms: int, negative_reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """Messages received per customer about each firm: (positive (N, K), negative (N, K))."""
-    n = firm.size
-    out = np.zeros((n, 2 * n_firms), dtype=np.float32)
+def spread(
+    adjacency: sp.csr_matrix, talkers: np.ndarray, firm: np.ndarray, recommend: np.ndarray, warn: np.ndarray,
+    n_firms: int, negative_reach: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who hears word of mouth this week, and how much: ``(heard, positive, negative)``.
+
+    ``talkers`` indexes the customers who talk; ``firm``, ``recommend`` and ``warn`` are theirs.
+    Every message reaches all the talker's neighbours (the adjacency is symmetric, so the
+    talkers' rows list whom they reach). ``heard`` indexes the customers reached by at least one
+    message; ``positive`` and ``negative`` (len(heard), K) are the messages they received about
+    each firm (a warning counts ``negative_reach`` times)."""
+    out = np.zeros((talkers.size, 2 * n_firms), dtype=np.float32)
     fk = np.maximum(firm, 0)
-    rows = np.arange(n)
+    rows = np.arange(talkers.size)
     out[rows, fk] = recommend
     out[rows, n_firms + fk] = warn * np.float32(negative_reach)
-    received = adjacency @ out
-    return received[:, :n_firms], received[:, n_firms:]
+    reach = adjacency[talkers]
+    got = np.zeros(adjacency.shape[0], dtype=bool)
+    got[reach.indices] = True
+    heard = np.flatnonzero(got)
+    received = np.take(reach.T @ out, heard, axis=0)
+    return heard, received[:, :n_firms], received[:, n_firms:]
 
 
 def listen(attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: np.ndarray, cp) -> None:
@@ -48,8 +60,19 @@ def listen(attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: 
     w = np.float32(cp.wom_attitude_weight)
     attitude += w * (np.minimum(pos, 5.0) * (1.0 - attitude) - np.minimum(neg, 5.0) * attitude)
     np.clip(attitude, 0.0, 1.0, out=attitude)
-    net = np.minimum(pos.sum(axis=1), 5.0) - np.minimum(neg.sum(axis=1), 5.0)
+    net = np.minimum(row_sum(pos), 5.0) - np.minimum(row_sum(neg), 5.0)
     expectation += np.float32(cp.wom_expectation_weight) * net
+
+
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` for a (N, K) array, added column by column when K < 8 (the order numpy
+    uses for so few columns, so the result is the same, and much faster for large N)."""
+    if a.shape[1] >= 8 or a.shape[1] == 0:
+        return a.sum(axis=1)
+    total = a[:, 0].copy()
+    for k in range(1, a.shape[1]):
+        total += a[:, k]
+    return total
 
 
 def recruit(aware: np.ndarray, pos: np.ndarray, eligible: np.ndarray, u: np.ndarray, rate: float) -> np.ndarray:
