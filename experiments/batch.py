@@ -1,0 +1,264 @@
+"""Shared pieces of the batch commands (``compare``, ``sweep``): seeds, run keys, the run
+function shipped to workers, checks of the experiment-level settings and t intervals.
+
+Common random numbers: replicate ``i`` of every scenario or grid point uses the same seed,
+``np.random.SeedSequence(cfg.seed).spawn(R)[i].generate_state(1)[0]``. Spawned children do not
+depend on ``R``, so raising ``replicates`` later keeps (and, with a run store, reuses) the
+first runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.params import ParamError, Params, to_dict
+
+
+class RunsFailed(RuntimeError):
+    """Some runs of a batch failed (reported with exit code 1; rerunning retries them)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds, keys and the run function
+# --------------------------------------------------------------------------------------------
+def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
+    """The seed of each replicate (shared by every scenario or grid point)."""
+    children = np.random.SeedSequence(int(root_seed)).spawn(int(replicates))
+    return [int(c.generate_state(1)[0]) for c in children]
+
+
+def fingerprint(params: Params, steps: int) -> dict[str, Any]:
+    """What determines a run besides its seed: the resolved parameters and the number of weeks."""
+    return {"params": to_dict(params), "steps": int(steps)}
+
+
+def run_key(params: Params, steps: int, seed: int) -> str:
+    from experiments.store import task_key
+
+    return task_key(fingerprint(params, steps), seed)
+
+
+@dataclass(frozen=True)
+class RunFn:
+    """``RunFn(steps)(params, seed)``: one model run returning its :class:`~sim.run.RunResult`,
+    so that a run store keeps the weekly time series as well as the KPIs (picklable)."""
+
+    steps: int
+
+    def __call__(self, params: Params, seed: int):
+        from sim.run import run_model
+
+        return run_model(params, seed=int(seed), steps=self.steps)
+
+
+# --------------------------------------------------------------------------------------------
+# Checks of experiment-level settings (each raises a one-line ParamError)
+# --------------------------------------------------------------------------------------------
+def check_replicates(value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 100_000:
+        raise ParamError("replicates", value, f"an integer in [{minimum}, 100000]")
+    return value
+
+
+def check_kpis(value: Any, key: str = "output.kpis") -> tuple[str, ...]:
+    """KPI names to report: ``None`` means every KPI of :data:`sim.kpis.KPIS`."""
+    from sim.kpis import BY_NAME, KPIS
+
+    if value is None:
+        return tuple(k.name for k in KPIS)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not value:
+        raise ParamError(key, value, "null (every KPI) or a non-empty list of KPI names")
+    for name in value:
+        if name not in BY_NAME:
+            raise ParamError(key, name, "KPI names from sim.kpis: " + ", ".join(BY_NAME))
+    if len(set(value)) != len(value):
+        raise ParamError(key, list(value), "each KPI at most once")
+    return tuple(value)
+
+
+def executor_config(cfg: Mapping[str, Any]):
+    """The executor configured under ``executor`` (one-line errors name the key)."""
+    from experiments.executor import executor_from_cfg
+
+    node = cfg.get("executor")
+    if node is None:
+        from experiments.executor import ExecutorConfig
+
+        return ExecutorConfig()
+    node = _plain(node)
+    if isinstance(node, Mapping):
+        allowed = ("kind", "n_jobs", "address", "batch_size")
+        for k in node:
+            if k not in allowed:
+                raise ParamError(f"executor.{k}", node[k], "a known key: " + ", ".join(allowed))
+    try:
+        return executor_from_cfg(node)
+    except TypeError as exc:
+        raise ParamError(
+            "executor", node, "a mapping with kind, n_jobs, address, batch_size"
+        ) from exc
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if "executor" in msg else f"executor: {msg}") from None
+
+
+def task_overrides() -> list[str]:
+    """The configuration overrides of the current Hydra job (hydra.* ones excluded)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task)
+
+
+def _plain(node: Any) -> Any:
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if isinstance(node, DictConfig | ListConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+plain = _plain
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------
+def t_interval(
+    values: Iterable[float], level: float = 0.95
+) -> tuple[int, float, float, float, float]:
+    """(n, mean, sd, low, high) of the Student-t interval of the mean; NaNs are skipped.
+
+    With fewer than two values the interval (and with none, the mean) is NaN.
+    """
+    from scipy import stats
+
+    x = np.asarray(list(values), dtype=float)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n < 2:
+        return n, mean, math.nan, math.nan, math.nan
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return n, mean, sd, mean - half, mean + half
+
+
+def fmt(v: float, digits: int = 3) -> str:
+    """A number for tables: thousands separators, NaN as an en dash."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.1f}"
+    return f"{v:.{digits}g}" if a < 1 else f"{v:.2f}"
+
+
+# --------------------------------------------------------------------------------------------
+# `cxsim sensitivity`: the Hydra glue around experiments.sensitivity
+# --------------------------------------------------------------------------------------------
+_BOUNDED = ("unif", "logunif", "triang", "truncnorm")  # dists whose bounds start with [low, high]
+
+
+@dataclass(frozen=True)
+class SensitivityPlan:
+    problem: Any  # experiments.sensitivity.SensitivityProblem
+    fn: Any  # experiments.model_fn.ModelFunction
+    executor: Any
+    quiet: bool
+
+
+def check_factors(base: Params, problem: Any) -> None:
+    """Every factor is a model parameter key and its bounds are values the model accepts."""
+    from sim.params import with_updates
+
+    tree = to_dict(base)
+    for f in problem.factors:
+        node = tree
+        for part in f.name.split("."):
+            node = node.get(part, KeyError) if isinstance(node, dict) else KeyError
+        if node is KeyError or isinstance(node, dict | list):
+            raise ParamError(
+                f"sensitivity.factors.{f.name}",
+                list(f.bounds),
+                "a model parameter key such as firm.support.human",
+            )
+        if f.dist not in _BOUNDED:
+            continue
+        for v in f.bounds[:2]:
+            try:
+                with_updates(base, {f.name: int(v) if f.integer else v})
+            except ParamError as exc:
+                if exc.key != f.name:
+                    raise
+                raise ParamError(
+                    f"sensitivity.factors.{f.name}.bounds",
+                    list(f.bounds),
+                    f"bounds within {exc.allowed}",
+                ) from None
+
+
+def plan_sensitivity(overrides: Sequence[str]) -> SensitivityPlan:
+    """Compose and validate the study (declaration, factors, outputs, executor) without running."""
+    from experiments.model_fn import model_function
+    from experiments.sensitivity import problem_from_cfg
+    from sim.config import compose, params_from_cfg, run_settings
+
+    cfg = compose(list(overrides))
+    base = params_from_cfg(cfg)
+    _, steps = run_settings(cfg)
+    node = cfg.get("sensitivity")
+    if node is None:
+        raise ParamError(
+            "sensitivity", None, "a study from configs/sensitivity, e.g. sensitivity=smoke"
+        )
+    problem = problem_from_cfg(node)
+    check_factors(base, problem)
+    check_kpis(list(problem.outputs), "sensitivity.outputs")
+    executor = executor_config(cfg)
+    quiet = bool((cfg.get("output") or {}).get("quiet", False))
+    return SensitivityPlan(problem, model_function(base, steps, problem.outputs), executor, quiet)
+
+
+def validate_sensitivity(overrides: Sequence[str]) -> None:
+    plan_sensitivity(overrides)
+
+
+def sensitivity_cmd(cfg, out_dir) -> Any:
+    """The Hydra job of ``cxsim sensitivity``: ``run_sensitivity`` into the run directory.
+    Warnings (e.g. ``n`` rounded up to a power of two) are printed as one line each."""
+    import sys
+    import time
+    import warnings
+
+    from experiments.sensitivity import run_sensitivity
+
+    plan = plan_sensitivity(task_overrides())
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_sensitivity(plan.problem, plan.fn, out_dir=out_dir, executor=plan.executor)
+    for w in caught:
+        if not issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
+            msg = " ".join(str(w.message).split())
+            print(f"cxsim sensitivity: warning: {msg}", file=sys.stderr)
+    if not plan.quiet:
+        p = plan.problem
+        total = sum(b.n_total for b in result.batches)
+        done = sum(b.n_done for b in result.batches)
+        print(
+            f"cxsim sensitivity: {p.method}, {len(p.factors)} factors x {len(p.outputs)} outputs, "
+            f"{total} runs ({done} run, {total - done} already stored) in "
+            f"{time.perf_counter() - t0:.1f} s -> {out_dir}"
+        )
+    return result
