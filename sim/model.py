@@ -39,8 +39,9 @@ from sim.params import Params, validate
 from sim.rng import Streams
 from sim.state import CUSTOMER, LAPSED, PROSPECT, CustomerState
 
-# number of channels in each possible channel bit mask (uint64, as the mask's bit count has always been)
-CHANNELS_IN_MASK = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)
+# number of channels in each possible channel bit mask, signed: ``count - 1`` must be -1 for an
+# empty mask (a customer who has just switched firms), not an unsigned wrap-around to 2**64 - 1
+CHANNELS_IN_MASK = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.int64)
 
 
 class WeekRecord(dict):

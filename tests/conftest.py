@@ -10,7 +10,7 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from sim import params_from_overrides  # noqa: E402
+from sim import params_from_overrides
 
 SMALL = ["population.n_customers=600"]
 

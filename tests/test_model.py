@@ -112,3 +112,17 @@ def test_default_market_is_realistic():
 def test_run_model_rejects_bad_steps(small_params):
     with pytest.raises(ValueError, match="steps"):
         run_model(small_params, seed=0, steps=0)
+
+
+def test_customer_with_no_channel_history_shops_at_the_segment_rate(small_params):
+    """A customer who has just switched firms has an empty channel mask; the omnichannel visit
+    uplift must then be zero, not an unsigned wrap-around that makes everyone shop for sure."""
+    model = CXModel(small_params, rng=3)
+    st = model.state
+    st.status[:] = CUSTOMER
+    st.firm[:] = 0
+    st.channels[:] = 0
+    model.step()
+    shoppers = model._week["journey"].mean()
+    expected = float(model.seg_rate[st.segment].mean())
+    assert shoppers == pytest.approx(expected, abs=0.05), (shoppers, expected)
