@@ -892,10 +892,14 @@ def sensitivity_findings(
 ) -> list[str]:
     out = []
     outputs = outputs or _order_outputs(indices["output"].unique())
+    level = indices["level"] if "level" in indices.columns else pd.Series("factor", index=indices.index)
     for o in outputs:
-        d = indices[(indices["output"] == o) & indices["factor"].notna()]
+        d = indices[(indices["output"] == o) & indices["factor"].notna() & (level == "factor")]
+        groups = indices[(indices["output"] == o) & (level == "group")]
         present = set(d["index"])
         name = kpi_label(o)
+        if not present and groups.empty:
+            continue
         if "S1" in present:
             s1 = d[d["index"] == "S1"].sort_values("value", ascending=False)
             shown = s1.iloc[:2]
@@ -961,9 +965,25 @@ def sensitivity_findings(
             else:
                 txt += ")"
             out.append(txt + ".")
+        out.extend(_group_findings(groups, name))
     if noise is not None and len(noise):
         out.extend(_noise_findings(noise))
     return out
+
+
+def _group_findings(groups: pd.DataFrame, name: str) -> list[str]:
+    """One line per output on the closed indices of the factor groups (level "group")."""
+    st = groups[groups["index"] == "ST"].sort_values("value", ascending=False)
+    s1 = groups[groups["index"] == "S1"].set_index("factor")
+    if st.empty:
+        return []
+    parts = []
+    for _, r in st.iterrows():
+        part = f"the {r['factor']} group {_pct_pm(r)} in total"
+        if r["factor"] in s1.index:
+            part += f" ({_pct_pm(s1.loc[r['factor']])} on its own)"
+        parts.append(part)
+    return [f"By group, the variance of {name} is explained by " + "; ".join(parts) + "."]
 
 
 def _pct_pm(row: Mapping[str, Any]) -> str:

@@ -366,3 +366,26 @@ def test_sensitivity_findings_from_numbers():
     assert "unreliable" not in " ".join(lines)
     noisy = idx.assign(conf=0.9)
     assert "unreliable" in sensitivity_findings(noisy)[0]
+
+
+def test_sensitivity_findings_keep_group_indices_apart():
+    """Group rows (level "group", factor = group name) must not be ranked among the factors;
+    they get their own sentence."""
+    rows = [
+        ("nps", "firm.support.human", "S1", 0.30, 0.05, "factor"),
+        ("nps", "firm.policy.omnichannel", "S1", 0.20, 0.05, "factor"),
+        ("nps", "firm.support.human", "ST", 0.40, 0.05, "factor"),
+        ("nps", "firm.policy.omnichannel", "ST", 0.25, 0.05, "factor"),
+        ("nps", "support", "S1", 0.55, 0.04, "group"),
+        ("nps", "policy", "S1", 0.30, 0.04, "group"),
+        ("nps", "support", "ST", 0.66, 0.05, "group"),
+        ("nps", "policy", "ST", 0.40, 0.05, "group"),
+    ]
+    idx = pd.DataFrame(rows, columns=["output", "factor", "index", "value", "conf", "level"])
+    lines = sensitivity_findings(idx)
+    assert lines[0].startswith("Human-resources support explains 30% (±5%) of the variance of")
+    assert "support 55%" not in lines[0] and "policy" not in lines[1].split("accounts")[0].lower()
+    assert lines[2] == (
+        "By group, the variance of NPS is explained by the support group 66% (±5%) in total "
+        "(55% (±4%) on its own); the policy group 40% (±5%) in total (30% (±4%) on its own)."
+    )
