@@ -983,7 +983,10 @@ def _group_findings(groups: pd.DataFrame, name: str) -> list[str]:
         if r["factor"] in s1.index:
             part += f" ({_pct_pm(s1.loc[r['factor']])} on its own)"
         parts.append(part)
-    return [f"By group, the variance of {name} is explained by " + "; ".join(parts) + "."]
+    txt = f"By group, the variance of {name} is explained by " + "; ".join(parts)
+    if any(_unreliable(r) for _, r in groups[groups["index"].isin(["S1", "ST"])].iterrows()):
+        txt += " (unreliable estimates: intervals as wide as the values or values outside 0–100%; more samples are needed)"
+    return [txt + "."]
 
 
 def _pct_pm(row: Mapping[str, Any]) -> str:
@@ -1198,9 +1201,7 @@ def report_sensitivity(
     if noise_note:
         findings.append(noise_note)
     if len(groups):
-        findings += [
-            f"Groups of factors: {line}" for line in sensitivity_findings(groups, None, outputs)
-        ]
+        findings += sensitivity_findings(groups, None, outputs)  # "By group, ..." lines
     rep.parts.append("")  # filled below, once scenario discovery has run
     findings_at = len(rep.parts) - 1
 

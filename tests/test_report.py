@@ -389,3 +389,5 @@ def test_sensitivity_findings_keep_group_indices_apart():
         "By group, the variance of NPS is explained by the support group 66% (±5%) in total "
         "(55% (±4%) on its own); the policy group 40% (±5%) in total (30% (±4%) on its own)."
     )
+    noisy = idx.assign(conf=0.9)
+    assert "unreliable estimates" in sensitivity_findings(noisy)[-1]
