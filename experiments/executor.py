@@ -281,6 +281,9 @@ def run_tasks(
     del seen, done
     n_done = n_failed = 0
     if not todo:
+        # nothing to run, but a predecessor killed mid-compaction may have left pending records
+        # of runs that are already in a segment: compact them, so the store holds each run once
+        store.flush()
         return BatchSummary(n_total, n_skipped, 0, 0, time.perf_counter() - t0)
 
     from tqdm import tqdm

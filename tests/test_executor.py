@@ -414,3 +414,20 @@ def test_batch_summary_is_frozen():
     s = BatchSummary(1, 0, 1, 0, 0.1)
     with pytest.raises(AttributeError):
         s.n_done = 2  # type: ignore[misc]
+
+
+def test_rerun_with_nothing_to_do_still_compacts_crash_leftovers(tmp_path):
+    """A process killed after writing a segment but before deleting its pending records leaves
+    each of those runs stored twice. The next batch, even with nothing left to run, must
+    compact them (found by the repeated-SIGKILL test: its last process had nothing to do)."""
+    tasks = fns.make_tasks(6)
+    store = RunStore(tmp_path / "s", segment_rows=100)
+    run_tasks(fns.draw_kpis, tasks, store=store, executor=SERIAL, progress=False)
+    for t in tasks[:3]:  # the leftovers: pending records of runs already compacted
+        store._commit(t, {"x": 1.0}, None, 0.1)
+    assert RunStore(tmp_path / "s").verify()["duplicates"] == 3
+    again = RunStore(tmp_path / "s", segment_rows=100)
+    summary = run_tasks(fns.draw_kpis, tasks, store=again, executor=SERIAL, progress=False)
+    assert (summary.n_skipped, summary.n_done) == (6, 0)
+    report = RunStore(tmp_path / "s").verify()
+    assert (report["keys"], report["duplicates"], report["pending"]) == (6, 0, 0)
