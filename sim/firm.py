@@ -60,6 +60,7 @@ class Firm(mesa.Agent):
         self.funds = 0.0  # improvement budget accrued since the last cycle
         self.survey = np.zeros(4)  # EMA of (promoters, detractors, respondents, satisfied)
         self.measured_nps = np.nan
+        self.measured_nps_se = np.nan  # sampling standard error of measured_nps (survey size)
         self.measured_csat = np.nan
         self.nps_baseline = np.nan
         self.complaint_baseline = np.nan

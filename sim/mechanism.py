@@ -94,6 +94,11 @@ def stage3_collect(
     firm.survey = (1 - alpha) * firm.survey + alpha * week
     if firm.survey[2] > 0.5:
         firm.measured_nps = 100.0 * (firm.survey[0] - firm.survey[1]) / firm.survey[2]
+        # sampling error: multinomial variance of (promoters - detractors) / n for a week's
+        # respondents, shrunk by the EMA's averaging (variance factor alpha / (2 - alpha))
+        pp, pd_ = firm.survey[0] / firm.survey[2], firm.survey[1] / firm.survey[2]
+        var_week = max(pp + pd_ - (pp - pd_) ** 2, 0.0) / firm.survey[2]
+        firm.measured_nps_se = 100.0 * float(np.sqrt(var_week * alpha / (2.0 - alpha)))
         firm.measured_csat = 100.0 * firm.survey[3] / firm.survey[2]
     # stage 1: who did we hear from?
     stage1_audience(firm, np.bincount(segment[idx], minlength=n_segments), segment_sizes, mech)
@@ -125,17 +130,29 @@ def stage3_collect(
 def detect(firm: Firm, step: int, complaints: float, heard: float, failure_share: np.ndarray, mech: MechanismParams) -> bool:
     """Raise the alarm when a measured signal departs from its running baseline.
 
-    Signals: measured NPS ``detection_threshold`` points below its 12-week baseline; complaints
-    or social-listening warnings above ``complaint_alarm`` × baseline (and at least 5); the
-    failure share seen by analytics on a channel above 3× its baseline and 5%.
-    Baselines are running means (12 weeks for NPS, 8 for the others)."""
+    Signals: measured NPS more than ``detection_threshold`` points *and* more than
+    ``detection_z`` standard errors of its sampling noise below its 12-week baseline;
+    complaints or social-listening warnings above ``complaint_alarm`` × baseline, at least 5,
+    and more than ``detection_z`` Poisson standard errors (√baseline) above it; the failure
+    share seen by analytics on a channel above 3× its baseline and 5%. Baselines are running
+    means (12 weeks for NPS, 8 for the others). The z criterion is a significance test: a firm
+    with few or noisy survey answers needs a larger drop to notice, and an NPS that merely
+    wobbles with sampling noise does not raise false alarms week after week."""
+    z = mech.detection_z
+    se = firm.measured_nps_se if np.isfinite(firm.measured_nps_se) else 0.0
     nps_drop = (
         np.isfinite(firm.nps_baseline)
         and np.isfinite(firm.measured_nps)
-        and firm.measured_nps < firm.nps_baseline - mech.detection_threshold
+        and firm.measured_nps < firm.nps_baseline - max(mech.detection_threshold, z * se)
     )
-    complaint_spike = np.isfinite(firm.complaint_baseline) and complaints >= max(5.0, mech.complaint_alarm * firm.complaint_baseline)
-    listening_spike = np.isfinite(firm.listening_baseline) and heard >= max(5.0, mech.complaint_alarm * firm.listening_baseline)
+
+    def spike(count: float, baseline: float) -> bool:
+        if not np.isfinite(baseline):
+            return False
+        return count >= max(5.0, mech.complaint_alarm * baseline, baseline + z * np.sqrt(max(baseline, 1.0)))
+
+    complaint_spike = spike(complaints, firm.complaint_baseline)
+    listening_spike = spike(heard, firm.listening_baseline)
     base = np.nan_to_num(firm.failure_baseline, nan=1.0)
     failure_spike = bool(np.any((failure_share > 0.05) & (failure_share > 3.0 * base)))
     firm.alarm = bool(nps_drop or complaint_spike or listening_spike or failure_spike)

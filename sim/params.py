@@ -241,6 +241,7 @@ class MechanismParams:
     listening_delay: int = p(6, (0, 52), "weeks of social-listening delay at technological support 0")
     detection_threshold: float = p(8.0, (0.0, 100.0), "drop in measured NPS (points) that flags a problem")
     complaint_alarm: float = p(1.6, (1.0, 100.0), "complaint volume vs its running baseline that flags a problem")
+    detection_z: float = p(2.5, (0.0, 10.0), "a signal must also depart from its baseline by this many standard errors of its sampling noise (0: thresholds only)")
     improvement_lag: int = p(6, (0, 52), "weeks from investment to effect at human support 0")
     improvement_scale: float = p(4000.0, (1.0, 1e7), "spend per cell (cu per 1,000 market customers) closing 63% of its gap")
     cells_per_cycle: int = p(4, (1, 30), "touchpoint x channel cells improved per cycle")

@@ -140,3 +140,15 @@ def test_without_improvement_quality_erodes_and_loyalty_falls():
     assert all(series[-1] < series[0] - 0.05 for series in q)
     assert mean(never, "mean_loyalty") < mean(usual, "mean_loyalty")
     assert mean(never, "market_share") < mean(usual, "market_share")
+
+
+def test_alarm_is_a_significance_test_not_a_noise_detector():
+    """Without any shock the firm's alarm should stay mostly quiet: a measured NPS that wobbles
+    with sampling noise (a few survey answers a week at 2,500 customers) must not count as a
+    drop. With the significance criterion switched off (detection_z = 0) it fires far more."""
+    quiet = runs(steps=104)
+    noisy = runs(("mechanism.detection_z=0",), steps=104)
+    rate = float(np.mean([r.timeseries["alarm"].mean() for r in quiet]))
+    rate_off = float(np.mean([r.timeseries["alarm"].mean() for r in noisy]))
+    assert rate < 0.2, f"false alarms in {rate:.0%} of weeks"
+    assert rate_off > 2 * rate, f"{rate_off:.0%} without the z criterion vs {rate:.0%} with it"
