@@ -257,26 +257,13 @@ def state_distributions(state: pd.DataFrame, *, title: str = "", ncol: int = 3) 
         c = {"emotional": "tab:red", "cognitive": "tab:blue", "behavioural": "tab:green"}.get(
             comp, "tab:gray"
         )
-        if len(qcols) >= 2:
-            ax.fill_between(
-                d["step"],
-                d[qcols[0]],
-                d[qcols[-1]],
-                color=c,
-                alpha=0.15,
-                lw=0,
-                label=f"{qcols[0][1:]}–{qcols[-1][1:]}th pct",
-            )
-        if len(qcols) >= 4:
-            ax.fill_between(
-                d["step"],
-                d[qcols[1]],
-                d[qcols[-2]],
-                color=c,
-                alpha=0.35,
-                lw=0,
-                label=f"{qcols[1][1:]}–{qcols[-2][1:]}th pct",
-            )
+        for i, alpha in ((0, 0.15), (1, 0.35)):  # outer band, then inner band
+            if len(qcols) >= 2 * (i + 1):
+                lo, hi = qcols[i], qcols[-1 - i]
+                ax.fill_between(
+                    d["step"], d[lo], d[hi], color=c, alpha=alpha, lw=0,
+                    label=f"{lo[1:]}–{hi[1:]}th pct",
+                )
         mid = "q50" if "q50" in d else None
         if mid:
             ax.plot(d["step"], d[mid], color=c, lw=1.5, label="median")

@@ -892,10 +892,11 @@ def sensitivity_findings(
 ) -> list[str]:
     out = []
     outputs = outputs or _order_outputs(indices["output"].unique())
-    level = indices["level"] if "level" in indices.columns else pd.Series("factor", index=indices.index)
+    per_factor = factor_rows(indices)
+    per_group = factor_rows(indices, "group") if "level" in indices.columns else indices.iloc[:0]
     for o in outputs:
-        d = indices[(indices["output"] == o) & indices["factor"].notna() & (level == "factor")]
-        groups = indices[(indices["output"] == o) & (level == "group")]
+        d = per_factor[per_factor["output"] == o]
+        groups = per_group[per_group["output"] == o]
         present = set(d["index"])
         name = kpi_label(o)
         if not present and groups.empty:
@@ -1137,7 +1138,6 @@ def report_sensitivity(
         noise_note = None
     conv = _read_csv(directory / "convergence.csv")
     per_factor = factor_rows(indices)
-    groups = factor_rows(indices, "group") if "level" in indices else per_factor.iloc[:0]
     factors = list(dict.fromkeys(per_factor["factor"]))
     outputs = _order_outputs(per_factor["output"].unique())
     labels = {f: factor_label(f) for f in factors}
@@ -1197,11 +1197,9 @@ def report_sensitivity(
         )
 
     rep.h2("Main findings")
-    findings = sensitivity_findings(per_factor, None if noise_note else noise, outputs)
+    findings = sensitivity_findings(indices, None if noise_note else noise, outputs)
     if noise_note:
         findings.append(noise_note)
-    if len(groups):
-        findings += sensitivity_findings(groups, None, outputs)  # "By group, ..." lines
     rep.parts.append("")  # filled below, once scenario discovery has run
     findings_at = len(rep.parts) - 1
 

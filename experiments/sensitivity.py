@@ -469,16 +469,8 @@ class SensitivityProblem:
 
 def _show(v: Any) -> Any:
     """A value as it appears in an error message (containers as plain lists/dicts)."""
-    try:
-        from omegaconf import DictConfig, ListConfig, OmegaConf
-
-        if isinstance(v, DictConfig | ListConfig):
-            return OmegaConf.to_container(v, resolve=True)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(v, tuple):
-        return list(v)
-    return v
+    v = _plain(v)
+    return list(v) if isinstance(v, tuple) else v
 
 
 def _plain(cfg: Any) -> Any:

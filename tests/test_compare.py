@@ -117,23 +117,15 @@ def test_compare_kpi_selection(tmp_path):
     assert list(table.kpi.unique()) == ["nps", "cumulative_profit"]
 
 
-def test_compare_serial_and_loky_identical(tmp_path):
+@pytest.mark.parametrize("kind", ["loky", pytest.param("dask", marks=pytest.mark.slow)])
+def test_compare_parallel_identical_to_serial(tmp_path, kind):
+    if kind == "dask":
+        pytest.importorskip("distributed")
     args = ("scenarios=[baseline,budget_cut]", "replicates=3")
     _compare(tmp_path, "serial", *args, "executor=serial")
-    _compare(tmp_path, "loky", *args, "executor=loky", "executor.n_jobs=2")
+    _compare(tmp_path, kind, *args, f"executor={kind}", "executor.n_jobs=2")
     a = pd.read_csv(tmp_path / "serial" / "comparison.csv")
-    b = pd.read_csv(tmp_path / "loky" / "comparison.csv")
-    pd.testing.assert_frame_equal(a, b, check_exact=True)
-
-
-@pytest.mark.slow
-def test_compare_dask_identical(tmp_path):
-    pytest.importorskip("distributed")
-    args = ("scenarios=[baseline,budget_cut]", "replicates=3")
-    _compare(tmp_path, "serial", *args, "executor=serial")
-    _compare(tmp_path, "dask", *args, "executor=dask", "executor.n_jobs=2")
-    a = pd.read_csv(tmp_path / "serial" / "comparison.csv")
-    b = pd.read_csv(tmp_path / "dask" / "comparison.csv")
+    b = pd.read_csv(tmp_path / kind / "comparison.csv")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
