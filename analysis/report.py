@@ -40,6 +40,7 @@ import pandas as pd
 
 from analysis.stats import fmt
 from sim.kpis import BY_NAME
+from sim.kpis import HEADLINE as KPI_HEADLINE
 
 __all__ = ["KINDS", "build_report", "cli", "detect_kind", "factor_label", "main"]
 
@@ -49,18 +50,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "sweep": ("sweep.csv",),
     "run": ("timeseries.parquet", "kpis.json"),
 }
-HEADLINE = (
-    "cumulative_profit",
-    "nps",
-    "market_share",
-    "active_customers",
-    "csat",
-    "retention_rate",
-    "clv",
-    "reputation",
-    "measured_nps",
-)
-SHOCK_KPIS = ("detection_latency", "recovery_time", "shock_loss")
+HEADLINE = (*KPI_HEADLINE, "cumulative_profit", "csat", "retention_rate", "reputation", "measured_nps")
+SHOCK_KPIS = ("detection_rate", "detection_latency", "recovery_time", "shock_nps", "shock_loss")
 SUPPORT_NAMES = {
     "human": "Human-resources",
     "financial": "Financial",
@@ -505,7 +496,8 @@ def report_run(rep: Report, directory: Path, *, simulate: bool = True) -> None:
     )
 
     rep.h2("Main findings")
-    rep.bullets(run_findings(ts, kpis, snap.shocks if snap else _shocks_from_cfg(cfg)), "findings")
+    burn_in = int(((cfg or {}).get("evaluation") or {}).get("burn_in", 0))
+    rep.bullets(run_findings(ts, kpis, snap.shocks if snap else _shocks_from_cfg(cfg), burn_in), "findings")
 
     rep.h2("Results")
     rows = [(k, fmt(_num(kpis.get(k))), BY_NAME[k].unit) for k in SUMMARY_KPIS if k in kpis]
@@ -560,7 +552,9 @@ def report_run(rep: Report, directory: Path, *, simulate: bool = True) -> None:
         )
 
 
-def run_findings(ts: pd.DataFrame, kpis: Mapping[str, Any], shocks: Sequence[Mapping]) -> list[str]:
+def run_findings(
+    ts: pd.DataFrame, kpis: Mapping[str, Any], shocks: Sequence[Mapping], burn_in: int = 0
+) -> list[str]:
     out = []
     n = len(ts)
     if n and "nps" in ts:
@@ -569,16 +563,26 @@ def run_findings(ts: pd.DataFrame, kpis: Mapping[str, Any], shocks: Sequence[Map
             f"Over {n} weeks the focal firm's true NPS went from {fmt(a)} to {fmt(b)} points "
             f"(lowest {fmt(float(ts['nps'].min()))} in week {int(ts.loc[ts['nps'].idxmin(), 'step'])})."
         )
+    first = min(burn_in + 1, n)
+    window = f"weeks {first}–{n}" + (f", after a {burn_in}-week burn-in" if burn_in else "")
+    if "nps" in kpis:
+        out.append(
+            f"Over the evaluation window ({window}) the true NPS averaged {fmt(_num(kpis.get('nps')))} points, "
+            f"the firm measured {fmt(_num(kpis.get('measured_nps')))} on average, and annual churn was "
+            f"{fmt(100 * _num(kpis.get('annual_churn')))}%."
+        )
     if "measured_nps" in ts and ts["measured_nps"].notna().any():
         err = (ts["measured_nps"] - ts["nps"]).abs()
         out.append(
-            f"The firm's surveys measured NPS with a mean absolute error of {fmt(float(err.mean()))} points; "
-            f"at the end it measured {fmt(_num(kpis.get('measured_nps')))} against a true {fmt(_num(kpis.get('nps')))}."
+            f"The firm's surveys measured NPS with a mean absolute error of {fmt(float(err.mean()))} points over all {n} weeks."
         )
-    if "cumulative_profit" in kpis:
+    if "firm_value" in kpis:
         out.append(
-            f"Cumulative profit reached {fmt(_num(kpis['cumulative_profit']))} cu; market share at the end "
-            f"{fmt(100 * _num(kpis.get('market_share')))}%, {fmt(_num(kpis.get('active_customers')))} customers."
+            f"Firm value {fmt(_num(kpis['firm_value']))} cu (discounted profit of {window} plus the customer equity "
+            f"left at the end, {fmt(_num(kpis.get('customer_equity')))} cu); profit over the window "
+            f"{fmt(_num(kpis.get('total_profit')))} cu, cumulative profit since week 1 "
+            f"{fmt(_num(kpis.get('cumulative_profit')))} cu; market share at the end "
+            f"{fmt(100 * _num(kpis.get('final_market_share')))}%, {fmt(_num(kpis.get('final_active_customers')))} customers."
         )
     if "alarm" in ts:
         out.append(
@@ -586,19 +590,21 @@ def run_findings(ts: pd.DataFrame, kpis: Mapping[str, Any], shocks: Sequence[Map
         )
     for s in shocks:
         txt = f"Shock: {s.get('kind')} from week {s['start']} (scheduled until week {s['end'] - 1})"
-        lat, rec, loss = (_num(kpis.get(k)) for k in SHOCK_KPIS)
+        rate, lat, rec, dnps, loss = (_num(kpis.get(k)) for k in SHOCK_KPIS)
         bits = []
         if math.isfinite(lat):
             bits.append(f"first alarm {fmt(lat)} weeks after its start")
+        elif math.isfinite(rate):
+            bits.append("the firm's alarm did not detect it")
         bits.append(
             f"NPS back to its pre-shock level after {fmt(rec)} weeks"
             if math.isfinite(rec)
             else "NPS not back to its pre-shock level by the end"
         )
+        if math.isfinite(dnps):
+            bits.append(f"NPS during the shock and the weeks after it {fmt(dnps)} points against the same seed without shocks")
         if math.isfinite(loss):
-            bits.append(
-                f"it cost {fmt(loss)} cu of cumulative profit against the same seed without shocks"
-            )
+            bits.append(f"it cost {fmt(loss)} cu of firm value against the same seed without shocks")
         out.append(txt + ": " + "; ".join(bits) + ".")
     return out
 

@@ -66,18 +66,18 @@ def check_replicates(value: Any, minimum: int = 1) -> int:
 
 
 def check_kpis(value: Any, key: str = "output.kpis") -> tuple[str, ...]:
-    """KPI names to report: ``None`` means every KPI of :data:`sim.kpis.KPIS`."""
-    from sim.kpis import BY_NAME, KPIS
+    """Run-level KPI names to report: ``None`` means every one of :data:`sim.kpis.RUN`."""
+    from sim.kpis import RUN
 
     if value is None:
-        return tuple(k.name for k in KPIS)
+        return RUN
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, Sequence) or not value:
         raise ParamError(key, value, "null (every KPI) or a non-empty list of KPI names")
     for name in value:
-        if name not in BY_NAME:
-            raise ParamError(key, name, "KPI names from sim.kpis: " + ", ".join(BY_NAME))
+        if name not in RUN:
+            raise ParamError(key, name, "run-level KPI names (cxsim kpis): " + ", ".join(RUN))
     if len(set(value)) != len(value):
         raise ParamError(key, list(value), "each KPI at most once")
     return tuple(value)

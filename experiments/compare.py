@@ -180,6 +180,7 @@ def compare(plan: ComparePlan, out_dir: Path, *, progress: bool | None = None) -
             f"{n} customers x {plan.steps} weeks: {summary.n_done} run, {summary.n_skipped} "
             f"already stored, {time.perf_counter() - t0:.1f} s -> {out_dir}"
         )
+        print(window_text(plan))
         print("\n".join(findings(table, plan.scenarios, _headline(plan.kpis))))
     return table
 
@@ -285,6 +286,18 @@ def _signed(v: float) -> str:
     return s if s.startswith(("-", "–")) or not math.isfinite(v) else "+" + s
 
 
+def window_text(plan: ComparePlan) -> str:
+    """Which weeks the run-level KPIs cover, in words (from the reference scenario's parameters)."""
+    from sim.run import evaluation_window
+
+    first, last = evaluation_window(plan.params[plan.scenarios[0]], plan.steps)
+    return (
+        f"Run-level KPIs cover the evaluation window, weeks {first}-{last} (window means of rates "
+        "and scores, window sums as total_*, firm value discounted over the window plus the "
+        "customer equity at its end; final_* and cumulative_* at the end of the run)."
+    )
+
+
 def markdown(plan: ComparePlan, table: pd.DataFrame) -> str:
     ref = plan.scenarios[0]
     n = plan.params[ref].population.n_customers
@@ -292,7 +305,7 @@ def markdown(plan: ComparePlan, table: pd.DataFrame) -> str:
         "# Scenario comparison",
         "",
         f"{len(plan.scenarios)} scenarios x {plan.replicates} replicates, {n:,} customers x "
-        f"{plan.steps} weeks, root seed {plan.seed}. Common random numbers: replicate i uses the "
+        f"{plan.steps} weeks, root seed {plan.seed}. {window_text(plan)} Common random numbers: replicate i uses the "
         f"same seed in every scenario. `diff` is the paired difference from **{ref}** "
         "(scenario - reference) with a Student-t 95% interval over replicates; "
         "NaN values are skipped (`n`).",

@@ -28,10 +28,10 @@ class ModelFunction:
 
 
 def model_function(base: Params, steps: int, outputs: Sequence[str] | None = None) -> ModelFunction:
-    from sim.kpis import BY_NAME
+    from sim.kpis import RUN
 
     if outputs is not None:
-        unknown = [o for o in outputs if o not in BY_NAME]
+        unknown = [o for o in outputs if o not in RUN]
         if unknown:
-            raise ValueError(f"invalid output {unknown[0]!r}: allowed one of {', '.join(BY_NAME)}")
+            raise ValueError(f"invalid output {unknown[0]!r}: allowed one of {', '.join(RUN)}")
     return ModelFunction(base, int(steps), tuple(outputs) if outputs is not None else None)

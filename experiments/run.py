@@ -18,9 +18,11 @@ from sim import params_from_cfg, run_model
 from sim.config import run_settings
 from sim.kpis import BY_NAME
 
-SUMMARY_KPIS = ("nps", "measured_nps", "csat", "ces", "retention_rate", "market_share", "active_customers",
-                "revenue", "profit", "cumulative_profit", "clv", "reputation", "detection_latency",
-                "recovery_time", "shock_loss")
+SUMMARY_KPIS = ("firm_value", "customer_equity", "total_profit", "cumulative_profit", "nps", "measured_nps", "csat",
+                "ces", "annual_churn", "market_share", "final_market_share", "final_active_customers", "mean_loyalty",
+                "reputation", "false_alarm_rate", "detection_rate", "detection_latency", "recovery_time", "shock_nps",
+                "shock_loss")
+SHOCK_ONLY = ("detection_rate", "detection_latency", "recovery_time", "shock_nps", "shock_loss")
 
 
 def run_once(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
@@ -42,15 +44,19 @@ def run_once(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
         fig = kpi_panels(result.timeseries, title=f"scenario {scenario}, seed {seed}, {params.population.n_customers} customers")
         write_atomic(out_dir / "kpis.png", lambda p: fig.savefig(p, dpi=110, format="png"))
     if not cfg.output.quiet:
-        print(summary(result.kpis, seconds, out_dir, steps, params.population.n_customers))
+        print(summary(result.kpis, seconds, out_dir, steps, params.population.n_customers, result.window))
     return result.kpis
 
 
-def summary(kpis: dict[str, float], seconds: float, out_dir: Path, steps: int, n: int) -> str:
+def summary(kpis: dict[str, float], seconds: float, out_dir: Path, steps: int, n: int,
+            window: tuple[int, int] | None = None) -> str:
     lines = [f"cxsim run: {n} customers x {steps} weeks in {seconds:.2f} s -> {out_dir}"]
+    if window is not None:
+        lines.append(f"  run-level KPIs over the evaluation window, weeks {window[0]}-{window[1]} "
+                     "(means of weekly rates, sums of flows; final_* and cumulative_* at the end)")
     for k in SUMMARY_KPIS:
         v = kpis.get(k, math.nan)
-        if isinstance(v, float) and math.isnan(v) and k in ("detection_latency", "recovery_time", "shock_loss"):
+        if isinstance(v, float) and math.isnan(v) and k in SHOCK_ONLY:
             continue
         lines.append(f"  {k:<18} {v:>14,.3f}  {BY_NAME[k].unit}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sim.params import (
     CustomerParams,
+    EvaluationParams,
     FirmParams,
     JourneyParams,
     MarketParams,
@@ -21,6 +22,7 @@ from sim.params import (
     Params,
     PolicyParams,
     PopulationParams,
+    ShockEffectParams,
     SupportParams,
 )
 from sim.params import to_dict as plain
@@ -87,6 +89,8 @@ def main() -> None:
     write("firm/support/default.yaml", emit(d["firm"]["support"], SupportParams, 0))
     write("market/default.yaml", emit(d["market"], MarketParams, 0))
     write("mechanism/default.yaml", emit(d["mechanism"], MechanismParams, 0))
+    write("shock_effects/default.yaml", emit(d["shock_effects"], ShockEffectParams, 0))
+    write("evaluation/default.yaml", emit(d["evaluation"], EvaluationParams, 0))
 
 
 if __name__ == "__main__":

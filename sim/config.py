@@ -15,7 +15,7 @@ from typing import Any
 from sim.params import ParamError, Params, from_dict, validate
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-MODEL_SECTIONS = ("population", "customer", "journey", "firm", "market", "mechanism", "shocks")
+MODEL_SECTIONS = ("population", "customer", "journey", "firm", "market", "mechanism", "shocks", "shock_effects", "evaluation")
 RUN_KEYS = ("seed", "steps")
 # top-level keys that belong to the experiment layer, not the model
 EXPERIMENT_KEYS = ("scenario", "executor", "sensitivity", "output", "replicates", "scenarios", "dashboard", "sweep", "report")
@@ -54,6 +54,11 @@ def run_settings(cfg: Mapping[str, Any]) -> tuple[int, int]:
         raise ParamError("seed", seed, "an integer in [0, 2**63)")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000:
         raise ParamError("steps", steps, "an integer in [1, 100000]")
+    burn_in = (cfg.get("evaluation") or {}).get("burn_in", 0)
+    if isinstance(burn_in, int) and not isinstance(burn_in, bool) and burn_in >= steps:
+        raise ParamError(
+            "evaluation.burn_in", burn_in, f"fewer weeks than steps={steps} (set evaluation.burn_in lower or run longer)"
+        )
     return seed, steps
 
 

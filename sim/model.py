@@ -56,7 +56,7 @@ class WeekRecord(dict):
     FILL: ClassVar[dict[str, object]] = {
         "failed": False, "channels": -1, "experienced": 0, "effort": 0, "accuracy": 0, "end": 0, "peak": 0,
         "perceived_mean": 0, "bought": False, "new": False, "units": 0, "revenue": 0, "n_channels": 0,
-        "dissatisfied": False, "complained": False, "recovered": False,
+        "dissatisfied": False, "complained": False,
     }
 
     def __init__(self, n: int):
@@ -141,8 +141,8 @@ class CXModel(mesa.Model):
         st.status[:] = np.where(is_cust, CUSTOMER, PROSPECT)
         st.firm[:] = np.where(is_cust, firm, -1)
         st.tenure[:] = np.where(is_cust, r.integers(0, 157, n), 0)
-        st.attitude[:] = np.clip(r.normal(0.55, 0.08, (n, k)), 0, 1)
-        loyalty = np.clip(r.normal(0.6, 0.08, n), 0, 1)
+        st.attitude[:] = np.clip(r.normal(p.population.initial_attitude, 0.08, (n, k)), 0, 1)
+        loyalty = np.clip(r.normal(p.population.initial_loyalty, 0.08, n), 0, 1)
         st.loyalty[:] = np.where(is_cust, loyalty, 0.0)
         rows = np.flatnonzero(is_cust)
         st.attitude[rows, firm[rows]] = loyalty[rows]
@@ -228,7 +228,7 @@ class CXModel(mesa.Model):
         price = np.array([f.price for f in self.firms])
         choice = behaviour.choose_firm(
             np.take(st.attitude, seekers, axis=0), np.take(st.aware, seekers, axis=0), reputation, price,
-            self.seg_price[st.segment[seekers]], np.take(u_choice, seekers, axis=0),
+            self.seg_price[st.segment[seekers]], np.take(u_choice, seekers, axis=0), cp,
         )
         dealer = np.where(cust, st.firm, np.int8(-1))
         dealer[seekers] = choice
@@ -251,7 +251,9 @@ class CXModel(mesa.Model):
         channels = journey.choose_channels(self.cum_pref, segment, u_pick, u_stay, jp.channel_stickiness)
         fail_p = np.stack([f.failure_now(t) for f in self.firms]).astype(np.float32)  # (K, C)
         failed = u_fail < np.take(fail_p, dealer[:, None] * N_CHANNELS + channels)
-        personal, accuracy = mechanism.stage7_personalization(self.firms, dealer, segment, jp.personalization_gain)
+        personal, accuracy = mechanism.stage7_personalization(
+            self.firms, dealer, segment, jp.personalization_gain, jp.personalization_break_even
+        )
         quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
         integration = mechanism.stage6_omnichannel(self.firms)
         x, effort = journey.experience_touchpoints(quality, dealer, channels, noise, failed, personal, integration, jp)
@@ -287,7 +289,8 @@ class CXModel(mesa.Model):
         n_ch = np.bitwise_count(used)
         pers_level = np.array([f.params.policy.personalization for f in self.firms], dtype=np.float32)
         units = behaviour.basket_units(
-            self.seg_basket[w["j_segment"]], n_ch, w["j_accuracy"], pers_level[dealer], cp, self.shock_state.economy
+            self.seg_basket[w["j_segment"]], n_ch, w["j_accuracy"], pers_level[dealer], cp, self.shock_state.economy,
+            jp.personalization_break_even,
         ) * bought
         price = np.array([f.price for f in self.firms])
         revenue = units * price[dealer]
@@ -296,7 +299,7 @@ class CXModel(mesa.Model):
         everyone = np.zeros(self.n, dtype=bool)
         everyone[rows] = bought
         activity = everyone - st.activity
-        activity *= np.float32(0.1)
+        activity *= np.float32(cp.activity_learning)
         st.activity += activity
         # acquisition: a seeker who buys becomes the firm's customer
         new = w["j_seeker"] & bought
@@ -310,6 +313,9 @@ class CXModel(mesa.Model):
         w.update(j_bought=bought, j_units=units, j_revenue=revenue, j_new=new, j_n_channels=n_ch)
 
     def _phase_complaints(self) -> None:
+        """Dissatisfied shoppers complain (more after a failure); each firm answers a complaint
+        ``recovery.delay`` weeks later (human support), to customers who are still its own.
+        Whether the answer will succeed is drawn when the complaint is made."""
         st, cp, w = self.state, self.params.customer, self._week
         r = self.streams.complaint
         u_c = r.random(self.n, dtype=np.float32)
@@ -319,17 +325,29 @@ class CXModel(mesa.Model):
         failed_any = failed[:, 0].copy()
         for k in range(1, failed.shape[1]):
             failed_any |= failed[:, k]
-        complained = dissatisfied & (u_c[rows] < cp.complaint_rate * (1.0 + 0.5 * failed_any))
-        who = dealer[complained]
-        success = np.array([f.recovery.success for f in self.firms], dtype=np.float32)[who]
-        value = np.array([f.recovery.value for f in self.firms], dtype=np.float32)[who]
-        ok = behaviour.recover_complaints(
-            st.satisfaction, st.affect, rows[complained], u_r[rows[complained]], success, value, cp
-        )
-        recovered = np.zeros_like(complained)
-        recovered[complained] = ok
+        complained = dissatisfied & (u_c[rows] < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any))
+        who, by = rows[complained], dealer[complained]
+        t = self.steps
+        recovered = np.zeros(self.n, dtype=bool)
+        for f in self.firms:
+            mine = who[by == f.k]
+            if mine.size:
+                f.complaint_queue.append((t + f.recovery.delay, mine, u_r[mine] < f.recovery.success))
+            due = [item for item in f.complaint_queue if item[0] <= t]
+            if not due:
+                continue
+            f.complaint_queue = [item for item in f.complaint_queue if item[0] > t]
+            idx = np.concatenate([item[1] for item in due])
+            ok = np.concatenate([item[2] for item in due])
+            still = (st.status[idx] == CUSTOMER) & (st.firm[idx] == f.k)
+            idx, ok = idx[still], ok[still]
+            behaviour.recover_complaints(
+                st.satisfaction, st.affect, idx, np.where(ok, 0.0, 1.0).astype(np.float32), np.float32(0.5),
+                np.float32(f.recovery.value), cp,
+            )
+            recovered[idx[ok]] = True
         st.complaints[rows] += complained
-        w.update(j_dissatisfied=dissatisfied, j_complained=complained, j_recovered=recovered)
+        w.update(j_dissatisfied=dissatisfied, j_complained=complained, recovered=recovered)
 
     def _phase_learn(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
@@ -437,28 +455,33 @@ class CXModel(mesa.Model):
         u_response = self.streams.response.random(n, dtype=np.float32)
         rows, dealer = w["rows"], w["j_dealer"]
         channels, failed = w["j_channels"], w["j_failed"]
-        seg_sizes = np.array([np.count_nonzero(st.segment == s) for s in range(self.n_segments)], dtype=np.int64)
+        seg_sizes = np.bincount(st.segment, minlength=self.n_segments).astype(np.int64)
         complaints = np.bincount(dealer[w["j_complained"]], minlength=self.n_firms)
         # journeys and failures per firm and channel (touchpoint visits)
         cell = (dealer[:, None] * N_CHANNELS + channels).ravel()
         size = self.n_firms * N_CHANNELS
         failures = np.bincount(cell, weights=failed.ravel(), minlength=size).reshape(self.n_firms, N_CHANNELS)
         visits = np.bincount(cell, minlength=size).reshape(self.n_firms, N_CHANNELS).astype(float)
-        surveyed = u_survey[rows] < mech.survey_rate
+        # surveys reach the week's shoppers who are (still) the firm's customers: a customer who
+        # has just left or switched is no longer on the firm's list
+        current = (st.status[rows] == CUSTOMER) & (st.firm[rows] == dealer)
+        surveyed = current & (u_survey[rows] < mech.survey_rate)
+        w["surveyed"] = rows[surveyed]
+        bought = w["j_bought"]
         for f in self.firms:
             mine = dealer == f.k
             dig_fail, traffic = failures[f.k], visits[f.k]
-            # only the firm's surveyed shoppers can answer: stage 3 is given their rows alone
             asked = mine & surveyed
             who = rows[asked]
+            buyers = np.bincount(w["j_segment"][mine & bought], minlength=self.n_segments)
             mechanism.stage3_collect(
-                f, step=t, shoppers=np.ones(who.size, dtype=bool), ltr=st.ltr[who], satisfaction=st.satisfaction[who],
+                f, step=t, ltr=st.ltr[who], satisfaction=st.satisfaction[who],
                 perceived=np.take(st.perceived, who, axis=0), channels=channels[asked], segment=st.segment[who],
-                n_segments=self.n_segments, segment_sizes=seg_sizes, u_survey=u_survey[who], u_respond=u_respond[who],
-                z_answer=z_answer[who], z_rating=np.take(z_rating, who, axis=0), u_attr=np.take(u_attr, who, axis=0),
-                complaints=int(complaints[f.k]), warnings_posted=float(w["wom_neg"][f.k]),
-                digital_failures=dig_fail, journeys_by_channel=traffic, mech=mech,
-                csat_threshold=self.params.customer.csat_threshold,
+                n_segments=self.n_segments, segment_sizes=seg_sizes, buyers_by_segment=buyers,
+                u_respond=u_respond[who], z_answer=z_answer[who], z_rating=np.take(z_rating, who, axis=0),
+                u_attr=np.take(u_attr, who, axis=0), complaints=int(complaints[f.k]),
+                warnings_posted=float(w["wom_neg"][f.k]), digital_failures=dig_fail, journeys_by_channel=traffic,
+                mech=mech, csat_threshold=self.params.customer.csat_threshold,
             )
             f.ledger["improvement"] = mechanism.stage4_improve(f, t, f.params.policy.improvement_cadence, mech)
             f.ledger["cycle"] = float(t % f.params.policy.improvement_cadence == 0)
@@ -478,9 +501,11 @@ class CXModel(mesa.Model):
             led["revenue"] = float(rev[f.k])
             led["units"] = float(units[f.k])
             led["cogs"] = led["units"] * fp.unit_cost
+            # improvements are paid when invested; omnichannel is paid for the integration the
+            # firm's technology actually delivers (the policy above the ceiling buys nothing)
             led["cx_spend"] = s * (
                 led["improvement"]
-                + fp.omnichannel_cost * fp.policy.omnichannel**2
+                + fp.omnichannel_cost * f.integration**2
                 + fp.personalization_cost * fp.policy.personalization**2
                 + fp.cycle_cost * led["cycle"]
             ) + f.contacted * self.params.mechanism.response_cost
@@ -489,6 +514,36 @@ class CXModel(mesa.Model):
             led["profit"] = led["revenue"] - led["cogs"] - led["cx_spend"] - led["marketing"] - led["support_cost"]
             f.cumulative_profit += led["profit"]
         self._refresh_counts()
+
+    def customer_equity_terms(self, k: int = 0) -> tuple[float, float]:
+        """The two sums behind firm ``k``'s customer equity (Gupta, Lehmann & Stuart 2004), each
+        customer from their own margin and retention:
+
+        ``gross = Σ_i m_i · r_i / (1 + d − r_i)`` and ``annuity = Σ_i r_i / (1 + d − r_i)``, with
+        ``m_i`` = activity (EMA of weekly purchases) × the customer's mean revenue per purchase ×
+        the firm's unit margin ``1 − unit_cost/price``, ``r_i`` the probability of staying a
+        week: ``(1 − churn hazard at loyalty_i) × (1 − switch_rate if a known rival is liked more
+        than switch_threshold above loyalty_i)``, ``d`` the weekly discount rate. Customer
+        equity net of the retention costs ``c`` per customer-week is ``gross − c·annuity``
+        (:func:`sim.run.window_kpis`). Margins are read at today's prices and behaviour."""
+        st, cp, f = self.state, self.params.customer, self.firms[k]
+        mine = np.flatnonzero((st.status == CUSTOMER) & (st.firm == k))
+        if mine.size == 0:
+            return 0.0, 0.0
+        purchases = st.purchases[mine].astype(float)
+        per_purchase = np.where(
+            purchases > 0, st.spend[mine] / np.maximum(purchases, 1.0),
+            self.seg_basket[st.segment[mine]] * f.params.price,
+        )
+        unit_margin = 1.0 - f.params.unit_cost / f.params.price
+        margin = st.activity[mine].astype(float) * per_purchase * unit_margin
+        stay = 1.0 - behaviour.churn_hazard(st.loyalty[mine].astype(float), cp)
+        rival = np.where(np.take(st.aware, mine, axis=0), np.take(st.attitude, mine, axis=0), -1.0)
+        rival[:, k] = -1.0
+        tempted = rival.max(axis=1) - st.loyalty[mine] > cp.switch_threshold
+        stay *= 1.0 - cp.switch_rate * tempted
+        annuity = stay / (1.0 + self._discount - stay)
+        return float(np.sum(margin * annuity)), float(np.sum(annuity))
 
     def _refresh_counts(self) -> None:
         st = self.state
@@ -502,7 +557,7 @@ class CXModel(mesa.Model):
         n_mine = mine.size
         at_start = int(np.count_nonzero(w["start_firm"] == 0))
         lost = int(np.count_nonzero(w["lost_from"] == 0))
-        churn = lost / at_start if at_start else 0.0
+        churn = lost / at_start if at_start else np.nan  # undefined for a firm with no customers
         total = sum(x.customers for x in self.firms)
         if n_mine:
             ltr = st.ltr[mine]
@@ -512,10 +567,12 @@ class CXModel(mesa.Model):
             emo, cog = float(st.affect[mine].mean()), float(st.satisfaction[mine].mean())
             beh, loy = float(st.activity[mine].mean()), float(st.loyalty[mine].mean())
             margin = (f.ledger["revenue"] - f.ledger["cogs"]) / n_mine
-        else:
-            nps = csat = ces = emo = cog = beh = loy = margin = 0.0
+        else:  # undefined, not zero: a firm without customers has no NPS, CSAT, ...
+            nps = csat = ces = emo = cog = beh = loy = margin = np.nan
         retention = 1.0 - churn
-        if np.isnan(self._clv_margin):
+        if not np.isfinite(margin) or not np.isfinite(retention):
+            pass  # keep the last defined estimate
+        elif np.isnan(self._clv_margin):
             self._clv_margin, self._clv_retention = margin, retention
         else:
             self._clv_margin += (margin - self._clv_margin) / 4.0
@@ -528,7 +585,7 @@ class CXModel(mesa.Model):
         measured = f.measured_nps
         row = {
             "nps": nps, "csat": csat, "ces": ces, "retention_rate": retention, "churn_rate": churn,
-            "active_customers": float(n_mine), "market_share": n_mine / total if total else 0.0,
+            "active_customers": float(n_mine), "market_share": n_mine / total if total else np.nan,
             "revenue": f.ledger["revenue"], "profit": f.ledger["profit"], "cumulative_profit": f.cumulative_profit,
             "clv": clv, "reputation": f.reputation, "emotional_index": emo, "cognitive_index": cog,
             "behavioural_index": beh, "mean_loyalty": loy, "acquisitions": float(acquisitions),

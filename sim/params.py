@@ -74,6 +74,8 @@ class PopulationParams:
     n_customers: int = p(10_000, (10, 5_000_000), "customers in the market (all firms + prospects)")
     initial_customer_share: float = p(0.8, UNIT, "fraction that starts as some firm's customer")
     initial_awareness: float = p(0.3, UNIT, "probability that a prospect starts aware of each firm")
+    initial_attitude: float = p(0.55, UNIT, "mean initial attitude toward each firm (sd 0.08)")
+    initial_loyalty: float = p(0.6, UNIT, "mean initial loyalty of a customer to its firm (sd 0.08)")
     segments: tuple[SegmentParams, ...] = p(DEFAULT_SEGMENTS, doc="target audiences")
 
 
@@ -124,6 +126,16 @@ class CustomerParams:
     ltr_center: float = p(8.2, (0.0, 10.0), "likelihood-to-recommend answer at loyalty/satisfaction score 0.6")
     ltr_slope: float = p(15.0, (0.0, 100.0), "likelihood-to-recommend points per unit of score")
     csat_threshold: float = p(0.6, UNIT, "satisfaction counted as 'satisfied' in CSAT")
+    # constants of the rules (formerly hard-coded; ranges are the plausible span for studies)
+    choice_attitude_weight: float = p(4.0, (0.0, 20.0), "firm choice: logit utility per unit of attitude toward the firm")
+    choice_reputation_weight: float = p(2.0, (0.0, 20.0), "firm choice: logit utility per unit of the firm's reputation")
+    choice_price_weight: float = p(10.0, (0.0, 50.0), "firm choice: logit utility lost per unit of relative price gap x price sensitivity")
+    ltr_loyalty_weight: float = p(0.55, UNIT, "weight of loyalty in the likelihood-to-recommend score")
+    ltr_satisfaction_weight: float = p(0.3, UNIT, "weight of the last journey's satisfaction in the likelihood-to-recommend score")
+    ltr_mood_weight: float = p(0.15, UNIT, "weight of mood (affect mapped to 0-1) in the likelihood-to-recommend score")
+    double_deviation: float = p(0.1, UNIT, "satisfaction (and affect) lost when a complaint is not recovered (Bitner, Booms & Tetreault 1990)")
+    complaint_failure_boost: float = p(0.5, (0.0, 5.0), "relative rise of the complaint probability after a failed touchpoint")
+    activity_learning: float = p(0.1, UNIT, "weight of this week in the activity index (EMA of weekly purchases)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,6 +159,7 @@ class JourneyParams:
     failure_effort: float = p(0.5, UNIT, "effort added by a failed touchpoint")
     abandon_on_failure: float = p(0.6, UNIT, "probability of abandoning the purchase after a failure at it")
     personalization_gain: float = p(0.12, UNIT, "quality gained at full personalisation with perfect accuracy")
+    personalization_break_even: float = p(0.4, (0.0, 0.99), "personalisation accuracy below which offers are irrelevant and hurt (quality and basket)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,6 +211,7 @@ class FirmParams:
     base_quality: float = p(0.66, UNIT, "mean true quality of its touchpoints at the start")
     initial_share: float = p(0.5, UNIT, "share of the initial customers (normalised across firms)")
     advertising: float = p(0.01, UNIT, "weekly probability that a prospect becomes aware (Bass p)")
+    initial_reputation: float = p(0.6, UNIT, "public reputation at the start (valence of its reviews)")
     advertising_cost: float = p(60.0, (0.0, 1e6), "cu per 1,000 market customers per week at advertising 0.01")
     omnichannel_cost: float = p(350.0, (0.0, 1e6), "cu per 1,000 market customers per week at integration 1 (cost ~ o**2)")
     personalization_cost: float = p(300.0, (0.0, 1e6), "cu per 1,000 market customers per week at personalisation 1 (cost ~ p**2)")
@@ -224,7 +238,7 @@ class NetworkParams:
 class MarketParams:
     rivals: tuple[FirmParams, ...] = p((DEFAULT_RIVAL,), doc="the other firms (at least one)")
     network: NetworkParams = p(NetworkParams(), doc="the customers' social network")
-    discount_rate: float = p(0.10, (0.0, 1.0), "annual discount rate for customer lifetime value")
+    discount_rate: float = p(0.10, (0.0, 1.0), "annual discount rate of firm value and customer lifetime value")
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,27 +249,83 @@ class MechanismParams:
     survey_rate: float = p(0.08, UNIT, "share of a week's journeys that receive a survey")
     response_rate: float = p(0.25, UNIT, "survey response rate at methodological support 0.5")
     answer_noise: float = p(2.0, (0.0, 10.0), "sd of a survey answer on the 0-10 scale at methodological 0")
+    satisfaction_answer_noise: float = p(0.1, (0.0, 1.0), "sd of a satisfaction answer (0-1 scale) per unit of answer_noise")
+    rating_noise: float = p(0.05, (0.0, 1.0), "sd of a touchpoint rating (0-1 scale) per unit of answer_noise")
     map_bias: float = p(0.1, (0.0, 1.0), "sd of the persistent per-cell bias of the firm's journey-map ratings at methodological 0")
+    map_memory: float = p(0.9, UNIT, "weekly weight of old evidence in the journey map (1 - forgetting)")
     nonresponse_bias: float = p(0.8, (0.0, 5.0), "extra response propensity of satisfied customers at methodological 0")
     measurement_window: float = p(4.0, (1.0, 52.0), "weeks of survey data pooled in a measurement (EMA span)")
     listening_delay: int = p(6, (0, 52), "weeks of social-listening delay at technological support 0")
-    detection_threshold: float = p(8.0, (0.0, 100.0), "drop in measured NPS (points) that flags a problem")
-    complaint_alarm: float = p(1.6, (1.0, 100.0), "complaint volume vs its running baseline that flags a problem")
-    detection_z: float = p(2.5, (0.0, 10.0), "a signal must also depart from its baseline by this many standard errors of its sampling noise (0: thresholds only)")
+    detection_alpha: float = p(0.01, (1e-6, 0.5), "stated weekly false-alarm probability of the alarm in a shock-free market: family-wise over all signals (Bonferroni)")
+    detection_warmup: int = p(13, (1, 104), "weeks of observations a signal needs before it can raise the alarm (a quarter: no alarms from baselines still forming during the start-up transient)")
+    detection_threshold: float = p(8.0, (0.0, 100.0), "materiality: drop in measured NPS (points) below its baseline that can flag a problem")
+    complaint_alarm: float = p(1.6, (1.0, 100.0), "materiality: complaint or warning volume vs its baseline that can flag a problem")
+    spike_min_count: float = p(5.0, (0.0, 1000.0), "materiality: fewest complaints or warnings in a week that can flag a problem")
+    failure_alarm_share: float = p(0.05, UNIT, "materiality: failure share of a channel (as logged by analytics) that can flag a problem")
+    failure_alarm_ratio: float = p(3.0, (1.0, 100.0), "materiality: failure share vs its baseline that can flag a problem")
+    nps_baseline_span: float = p(12.0, (1.0, 104.0), "weeks (EMA span) of the measured-NPS baseline and its variance")
+    count_baseline_span: float = p(8.0, (1.0, 104.0), "weeks (EMA span) of the complaint, listening and failure baselines and their variances")
+    detection_grace: int = p(6, (0, 104), "weeks after a shock ends in which a first alarm still counts as detecting it")
     improvement_lag: int = p(6, (0, 52), "weeks from investment to effect at human support 0")
     improvement_scale: float = p(4000.0, (1.0, 1e7), "spend per cell (cu per 1,000 market customers) closing 63% of its gap")
     cells_per_cycle: int = p(4, (1, 30), "touchpoint x channel cells improved per cycle")
     erosion: float = p(0.004, (0.0, 0.5), "weekly share of quality above the floor lost without maintenance")
     quality_floor: float = p(0.3, UNIT, "quality that erosion tends to")
     expectation_creep: float = p(0.0004, (0.0, 0.05), "weekly rise of every customer's expectation (technology change)")
-    control_gain: float = p(0.02, (0.0, 1.0), "spend multiplier change per NPS point below target, per cycle")
-    spend_multiplier_max: float = p(2.0, (1.0, 10.0), "upper bound of the control loop's spend multiplier")
+    feedback_rule: str = p("fixed", doc="stage 5: how measured results set the improvement spend (fixed: the budget as declared; target: proportional to the NPS gap, bounded, no integral wind-up)", choices=("fixed", "target"))
+    control_gain: float = p(0.02, (0.0, 1.0), "target rule: spend multiplier = 1 + gain x (nps_target - measured NPS), per NPS point")
+    spend_multiplier_min: float = p(0.5, (0.0, 1.0), "target rule: lower bound of the spend multiplier")
+    spend_multiplier_max: float = p(2.0, (1.0, 10.0), "target rule: upper bound of the spend multiplier")
     outage_repair: int = p(6, (1, 104), "weeks to repair an outage after detection at technical support 0")
-    knowledge_learning: float = p(0.02, UNIT, "weekly growth of segment knowledge per unit of data")
+    knowledge_learning: float = p(0.02, UNIT, "weekly growth of segment knowledge per unit of data coverage")
+    knowledge_coverage: float = p(3.0, (0.0, 100.0), "data coverage of a segment per unit of (its customers' purchases logged by the CRM / its size)")
+    needs_drift: float = p(0.002, UNIT, "weekly decay of segment knowledge as needs change")
     response_boost: float = p(0.25, UNIT, "satisfaction restored by the firm's answer to a detected problem, if immediate")
+    response_loyalty_share: float = p(0.5, UNIT, "share of the answer's satisfaction boost that also reaches loyalty")
     response_decay: float = p(4.0, (0.1, 1000.0), "weeks over which the value of a late answer falls by 1/e")
     response_cost: float = p(4.0, (0.0, 1e6), "cu per customer contacted when answering a detected problem")
     recovery_tolerance: float = p(3.0, (0.0, 100.0), "NPS points below the pre-shock level that count as recovered")
+    # how the six support factors act (sim/support.py); levels are in [0, 1], 0.5 is the reference
+    physical_gain: float = p(0.16, UNIT, "material: quality at physical touchpoints (store channel, delivery) per unit of material support")
+    human_gain: float = p(0.16, UNIT, "human: quality at human touchpoints (phone, store) per unit of human support")
+    failure_floor: float = p(0.002, UNIT, "technical: per-touchpoint failure probability left at full technical support")
+    repair_speedup: float = p(0.7, UNIT, "technical: share of the outage repair time removed at full technical support")
+    data_completeness_min: float = p(0.3, UNIT, "technological: share of customer data captured at technological support 0 (1 at 1)")
+    integration_ceiling_min: float = p(0.3, UNIT, "technological: ceiling on effective omnichannel integration at technological support 0 (1 at 1)")
+    recovery_success_min: float = p(0.2, UNIT, "human: complaint recovery probability at human support 0")
+    recovery_success_span: float = p(0.6, UNIT, "human: rise of the complaint recovery probability from human support 0 to 1")
+    recovery_max_delay: float = p(3.0, (0.0, 52.0), "human: weeks until a complaint is answered at human support 0 (0 at 1)")
+    recovery_value_decay: float = p(4.0, (0.1, 1000.0), "weeks over which the value of a late complaint answer falls by 1/e")
+    implementation_speedup: float = p(0.7, UNIT, "human: share of the improvement lag removed at full human support")
+    implementation_efficiency_min: float = p(0.6, (0.0, 2.0), "human: improvement efficiency at human support 0")
+    implementation_efficiency_span: float = p(0.8, (0.0, 2.0), "human: rise of improvement efficiency from human support 0 to 1")
+
+
+# --------------------------------------------------------------------------------------------
+# Shock effects and the evaluation window
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ShockEffectParams:
+    """What a shock of magnitude m does (sim/shocks.py); each effect scales with m."""
+
+    campaign_advertising: float = p(10.0, (0.0, 100.0), "rival campaign: advertising rises by this x m (relative)")
+    campaign_price_cut: float = p(0.2, UNIT, "rival campaign: price cut at m = 1 (share of price)")
+    campaign_attitude: float = p(0.1, UNIT, "rival campaign: rise of every customer's attitude toward the rival at m = 1")
+    viral_reputation: float = p(0.3, UNIT, "viral post: reputation lost at m = 1")
+    viral_reach: float = p(0.3, UNIT, "viral post: share of customers who see it at m = 1")
+    viral_attitude: float = p(0.2, UNIT, "viral post: attitude lost by a customer who sees it")
+    downturn_spending: float = p(0.4, UNIT, "downturn: share of purchase occasions and baskets lost at m = 1")
+    downturn_churn: float = p(1.0, (0.0, 20.0), "downturn: relative rise of the churn hazard at m = 1")
+    expectation_jump: float = p(0.15, UNIT, "expectation jump: rise of every expectation at m = 1")
+    knowledge_loss: float = p(0.3, UNIT, "expectation jump: share of firms' segment knowledge lost at m = 1")
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationParams:
+    """The window over which run-level KPIs are computed (sim/kpis.py declares how each one is aggregated)."""
+
+    burn_in: int = p(52, (0, 100_000), "weeks at the start left out of run-level KPIs (the start-up transient; see sim/ODD.md)")
+    window: int = p(0, (0, 100_000), "weeks in the evaluation window after the burn-in (0: to the end of the run)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,7 +338,7 @@ SHOCK_KINDS = ("outage", "rival_campaign", "viral_post", "downturn", "expectatio
 class ShockParams:
     name: str = p("shock", doc="label (the key of the shock in the config)")
     kind: str = p("outage", doc="what happens", choices=SHOCK_KINDS)
-    start: int = p(40, (0, 100_000), "first week of the shock (scheduled) ")
+    start: int = p(60, (0, 100_000), "first week of the shock (scheduled; the default is after the evaluation burn-in)")
     duration: int = p(4, (1, 100_000), "weeks it lasts")
     magnitude: float = p(0.5, UNIT, "strength (meaning depends on kind; see ODD)")
     channel: str = p("web", doc="channel hit by an outage", choices=CHANNELS)
@@ -287,6 +357,8 @@ class Params:
     market: MarketParams = p(MarketParams(), doc="rivals, network, discounting")
     mechanism: MechanismParams = p(MechanismParams(), doc="the firm's measurement and improvement cycle")
     shocks: tuple[ShockParams, ...] = p((), doc="shocks during the run")
+    shock_effects: ShockEffectParams = p(ShockEffectParams(), doc="what each kind of shock does")
+    evaluation: EvaluationParams = p(EvaluationParams(), doc="window of the run-level KPIs")
 
     @property
     def firms(self) -> tuple[FirmParams, ...]:

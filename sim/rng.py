@@ -44,6 +44,13 @@ class Streams:
             ss = np.random.SeedSequence(self.seed, spawn_key=(stream_key(name),))
             setattr(self, name, np.random.Generator(np.random.PCG64(ss)))
 
+    def keyed(self, name: str, *keys: int) -> np.random.Generator:
+        """A generator for one member of a process (e.g. ``keyed("journey_map", firm_index)``),
+        derived from the run's seed, the stable name and the keys: independent of every other
+        stream and of the order in which members are created."""
+        ss = np.random.SeedSequence(self.seed, spawn_key=(stream_key(name), *map(int, keys)))
+        return np.random.Generator(np.random.PCG64(ss))
+
     def __getitem__(self, name: str) -> np.random.Generator:
         if name not in STREAMS:
             raise KeyError(f"unknown random stream {name!r}; known: {', '.join(STREAMS)}")

@@ -13,48 +13,130 @@ import numpy as np
 import pandas as pd
 
 from sim import shocks as shock_rules
-from sim.kpis import SERIES
+from sim.kpis import RUN, SERIES, SERIES_BY_NAME
 from sim.model import CXModel
-from sim.params import Params
+from sim.params import ParamError, Params
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """Weekly KPI series (``step`` + one column per series KPI) and run-level KPIs."""
+    """Weekly KPI series (``step`` + one column per series KPI) and the run-level KPIs
+    (``sim.kpis.RUN``, over the evaluation window ``window`` = (first week, last week))."""
 
     timeseries: pd.DataFrame
     kpis: dict[str, float]
     seed: int
     steps: int
+    window: tuple[int, int] = (1, 1)
+
+
+def evaluation_window(params: Params, steps: int) -> tuple[int, int]:
+    """(first, last) week of the evaluation window, 1-based and inclusive; a run too short for
+    its burn-in is an error naming the parameter."""
+    ev = params.evaluation
+    if ev.burn_in >= steps:
+        raise ParamError(
+            "evaluation.burn_in", ev.burn_in,
+            f"fewer weeks than steps={steps} (set evaluation.burn_in lower or run longer)",
+        )
+    first = ev.burn_in + 1
+    last = steps if ev.window == 0 else min(steps, ev.burn_in + ev.window)
+    return first, last
 
 
 def run_model(params: Params | None = None, seed: int = 0, steps: int = 104, *, shock_loss: bool = True) -> RunResult:
     """Run the model for ``steps`` weeks from ``seed``; no Mesa customer views are built.
 
-    With shocks configured and ``shock_loss`` true, the same seed is also run without the
-    shocks (common random numbers): the profit they cost (``shock_loss``) and the recovery of
-    NPS (``recovery_time``) are measured against that counterfactual.
+    Run-level KPIs are computed over the evaluation window (``params.evaluation``). With shocks
+    configured and ``shock_loss`` true, the same seed is also run without the shocks (common
+    random numbers): the firm value they cost (``shock_loss``), their effect on NPS
+    (``shock_nps``) and the recovery of NPS (``recovery_time``) are measured against that
+    counterfactual.
     """
     params = params or Params()
     if steps < 1:
         raise ValueError(f"invalid steps={steps!r}: allowed an integer >= 1")
+    window = evaluation_window(params, steps)
     model = CXModel(params, rng=seed, customer_agents=False)
-    for _ in range(steps):
+    equity = (float("nan"), float("nan"))
+    for week in range(1, steps + 1):
         model.step()
+        if week == window[1]:
+            equity = model.customer_equity_terms(0)
     ts = timeseries(model)
-    kpis = {k: float(ts[k].iloc[-1]) for k in SERIES}
+    kpis = window_kpis(ts, window, model._discount, equity)
     events = model.shock_state.events
-    kpis["detection_latency"] = shock_rules.detection_latency(events, model.focal.alarm_steps)
-    kpis["shock_loss"] = float("nan")
+    grace = model.params.mechanism.detection_grace
+    latencies = shock_rules.detection(events, model.focal.alarm_steps, grace)
+    kpis["detection_rate"] = shock_rules.detection_rate(latencies)
+    kpis["detection_latency"] = shock_rules.detection_latency(latencies)
+    in_window = ts["step"].between(*window).to_numpy()
+    kpis["false_alarm_rate"] = shock_rules.false_alarm_rate(
+        ts["alarm"].to_numpy()[in_window], ts["step"].to_numpy()[in_window], events, grace
+    )
+    kpis["shock_loss"] = kpis["shock_nps"] = float("nan")
     reference = None
     if shock_loss and model.params.shocks:
         calm = run_model(dataclasses.replace(model.params, shocks=()), seed, steps, shock_loss=False)
-        kpis["shock_loss"] = calm.kpis["cumulative_profit"] - kpis["cumulative_profit"]
+        kpis["shock_loss"] = calm.kpis["firm_value"] - kpis["firm_value"]
         reference = calm.timeseries["nps"].to_numpy()
+        hit = np.zeros(len(ts), dtype=bool)
+        for ev in events:
+            hit |= ts["step"].between(ev.start, ev.end + grace - 1).to_numpy()
+        if hit.any():
+            kpis["shock_nps"] = float(np.nanmean(ts["nps"].to_numpy()[hit]) - np.nanmean(reference[hit]))
     kpis["recovery_time"] = shock_rules.recovery_time(
         ts["nps"].to_numpy(), ts["step"].to_numpy(), events, model.params.mechanism.recovery_tolerance, reference
     )
-    return RunResult(timeseries=ts, kpis=kpis, seed=int(seed), steps=int(steps))
+    kpis = {k: kpis[k] for k in RUN}
+    return RunResult(timeseries=ts, kpis=kpis, seed=int(seed), steps=int(steps), window=window)
+
+
+def window_kpis(
+    ts: pd.DataFrame, window: tuple[int, int], discount: float, equity: tuple[float, float]
+) -> dict[str, float]:
+    """Run-level KPIs over ``window`` from the weekly series, by each KPI's declared aggregation,
+    plus customer equity, firm value and annual churn.
+
+    ``discount`` is the weekly rate; ``equity`` = (gross, annuity) from
+    :meth:`CXModel.customer_equity_terms` at the window's end. Customer equity is net of the
+    retention costs (CX spend and support cost) per customer-week of the window, as in Gupta,
+    Lehmann & Stuart (2004): a customer kept only by expensive support is worth less."""
+    first, last = window
+    part = ts[ts["step"].between(first, last)]
+    out: dict[str, float] = {}
+    for k in SERIES_BY_NAME.values():
+        col = part[k.name].to_numpy(dtype=float)
+        if k.agg == "sum":
+            out[f"total_{k.name}"] = float(np.nansum(col))
+        elif k.agg == "last":
+            out[k.name] = float(ts[k.name].iloc[-1])
+        else:
+            out[k.name] = _nanmean(col)
+            if k.agg == "final":
+                out[f"final_{k.name}"] = float(ts[k.name].iloc[-1])
+    d = discount
+    weeks = np.arange(1, len(part) + 1)
+    profit = part["profit"].to_numpy(dtype=float)
+    customer_weeks = float(np.nansum(part["active_customers"].to_numpy(dtype=float)))
+    retention_cost = float(np.nansum(part["cx_spend"]) + np.nansum(part["support_cost"]))
+    per_customer_week = retention_cost / customer_weeks if customer_weeks > 0 else 0.0
+    gross, annuity = equity
+    equity = gross - per_customer_week * annuity
+    out["customer_equity"] = equity
+    out["firm_value"] = float(np.sum(profit / (1.0 + d) ** weeks) + equity / (1.0 + d) ** len(part))
+    retention = part["retention_rate"].to_numpy(dtype=float)
+    defined = retention[np.isfinite(retention)]
+    if defined.size:
+        out["annual_churn"] = float(1.0 - np.exp(np.sum(np.log(np.maximum(defined, 1e-12))) * 52.0 / defined.size))
+    else:
+        out["annual_churn"] = float("nan")
+    return out
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
 
 
 def timeseries(model: CXModel) -> pd.DataFrame:

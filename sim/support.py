@@ -24,9 +24,6 @@ import numpy as np
 from sim.journey import DELIVERY_TP, DIGITAL, HUMAN, N_CHANNELS, N_TOUCHPOINTS, PHYSICAL
 from sim.params import SUPPORT_FACTORS, FirmParams, JourneyParams, MechanismParams
 
-PHYSICAL_GAIN = 0.16  # quality at physical touchpoints per unit of material support
-HUMAN_GAIN = 0.16  # quality at human touchpoints per unit of human-resources support
-
 
 def improvement_budget(firm: FirmParams) -> float:
     """Financial: improvement budget per 1,000 market customers per week (2·financial × nominal)."""
@@ -55,24 +52,25 @@ def measurement(firm: FirmParams, mech: MechanismParams) -> Measurement:
     )
 
 
-def failure_rates(firm: FirmParams, journey: JourneyParams) -> np.ndarray:
+def failure_rates(firm: FirmParams, journey: JourneyParams, mech: MechanismParams) -> np.ndarray:
     """Technical: per-touchpoint failure probability of each channel, shape (C,).
 
     Digital channels fail at ``2·(1 − technical)·failure_rate`` (the baseline at 0.5), human and
-    physical ones at half that; a floor of 0.2% remains at full support.
+    physical ones at half that; ``mechanism.failure_floor`` remains at full support.
     """
-    base = journey.failure_rate * 2.0 * (1.0 - firm.support.technical) + 0.002
+    base = journey.failure_rate * 2.0 * (1.0 - firm.support.technical) + mech.failure_floor
     return np.where(DIGITAL, base, 0.5 * base)
 
 
 def repair_time(firm: FirmParams, mech: MechanismParams) -> int:
     """Technical: weeks from detecting an outage to repairing it."""
-    return max(1, round(mech.outage_repair * (1.0 - 0.7 * firm.support.technical)))
+    return max(1, round(mech.outage_repair * (1.0 - mech.repair_speedup * firm.support.technical)))
 
 
-def data_completeness(firm: FirmParams) -> float:
-    """Technological: share of customer data the CRM captures (0.3 at 0, 1 at 1)."""
-    return 0.3 + 0.7 * firm.support.technological
+def data_completeness(firm: FirmParams, mech: MechanismParams) -> float:
+    """Technological: share of customer data the CRM captures (``data_completeness_min`` at 0, 1 at 1)."""
+    lo = mech.data_completeness_min
+    return lo + (1.0 - lo) * firm.support.technological
 
 
 def listening_delay(firm: FirmParams, mech: MechanismParams) -> int:
@@ -80,18 +78,24 @@ def listening_delay(firm: FirmParams, mech: MechanismParams) -> int:
     return round(mech.listening_delay * (1.0 - firm.support.technological))
 
 
-def integration(firm: FirmParams) -> float:
-    """Technological caps omnichannel: effective integration = min(policy, 0.3 + 0.7·technological)."""
-    return min(firm.policy.omnichannel, 0.3 + 0.7 * firm.support.technological)
+def integration(firm: FirmParams, mech: MechanismParams) -> float:
+    """Technological caps omnichannel: effective integration = min(policy, ceiling), the ceiling
+    rising from ``integration_ceiling_min`` at technological 0 to 1 at 1."""
+    lo = mech.integration_ceiling_min
+    return min(firm.policy.omnichannel, lo + (1.0 - lo) * firm.support.technological)
 
 
-def quality_modifier(firm: FirmParams) -> np.ndarray:
-    """Material and human: additive quality modifier per touchpoint × channel, shape (T, C)."""
+def quality_modifier(firm: FirmParams, mech: MechanismParams) -> np.ndarray:
+    """Material and human: additive quality modifier per touchpoint × channel, shape (T, C).
+
+    Material support acts once on every physical cell: the store channel at every touchpoint
+    and every channel at delivery (the store × delivery cell is one physical cell, not two)."""
     mod = np.zeros((N_TOUCHPOINTS, N_CHANNELS))
-    material = PHYSICAL_GAIN * (firm.support.material - 0.5)
-    mod[:, PHYSICAL] += material
-    mod[DELIVERY_TP, :] += material
-    mod[:, HUMAN] += HUMAN_GAIN * (firm.support.human - 0.5)
+    physical = np.zeros((N_TOUCHPOINTS, N_CHANNELS), dtype=bool)
+    physical[:, PHYSICAL] = True
+    physical[DELIVERY_TP, :] = True
+    mod[physical] += mech.physical_gain * (firm.support.material - 0.5)
+    mod[:, HUMAN] += mech.human_gain * (firm.support.human - 0.5)
     return mod
 
 
@@ -100,20 +104,27 @@ class Recovery:
     """Human resources: complaint handling."""
 
     success: float  # probability that a complaint is recovered
-    delay: float  # weeks until the firm answers
-    value: float  # share of the recovery boost that survives the delay: exp(-delay / 4)
+    delay: int  # weeks until the firm answers a complaint (the answer is applied then)
+    value: float  # share of the recovery boost that survives the delay: exp(-delay / recovery_value_decay)
 
 
-def recovery(firm: FirmParams) -> Recovery:
+def recovery(firm: FirmParams, mech: MechanismParams) -> Recovery:
+    """Human resources: complaints are answered ``round(max_delay·(1 − human))`` weeks later,
+    succeed with ``min + span·human`` and are worth less the later they come."""
     h = firm.support.human
-    delay = 3.0 * (1.0 - h)
-    return Recovery(success=0.2 + 0.6 * h, delay=delay, value=float(np.exp(-delay / 4.0)))
+    delay = round(mech.recovery_max_delay * (1.0 - h))
+    return Recovery(
+        success=mech.recovery_success_min + mech.recovery_success_span * h,
+        delay=int(delay),
+        value=float(np.exp(-delay / mech.recovery_value_decay)),
+    )
 
 
 def implementation(firm: FirmParams, mech: MechanismParams) -> tuple[int, float]:
     """Human resources: (lag in weeks, efficiency multiplier) of implementing an improvement."""
     h = firm.support.human
-    return round(mech.improvement_lag * (1.0 - 0.7 * h)), 0.6 + 0.8 * h
+    lag = round(mech.improvement_lag * (1.0 - mech.implementation_speedup * h))
+    return lag, mech.implementation_efficiency_min + mech.implementation_efficiency_span * h
 
 
 def support_cost(firm: FirmParams) -> float:

@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from sim import params_from_overrides
 
-SMALL = ["population.n_customers=600"]
+SMALL = ["population.n_customers=600", "evaluation.burn_in=4"]
 
 
 @pytest.fixture(scope="session")

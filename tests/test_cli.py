@@ -23,13 +23,17 @@ def cxsim(*args, cwd=None):
 
 def test_run_writes_every_output(tmp_path):
     out = tmp_path / "run"
-    r = cxsim("run", "population.n_customers=400", "steps=20", f"hydra.run.dir={out}", cwd=tmp_path)
+    r = cxsim("run", "population.n_customers=400", "steps=20", "evaluation.burn_in=4", f"hydra.run.dir={out}", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "nps" in r.stdout and "cumulative_profit" in r.stdout
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert list(ts.columns) == ["step", *SERIES] and len(ts) == 20
     kpis = json.loads((out / "kpis.json").read_text())
-    assert kpis["nps"] == pytest.approx(ts["nps"].iloc[-1])
+    # run-level KPIs are over the evaluation window (weeks 5-20), not the last week
+    assert kpis["nps"] == pytest.approx(ts["nps"].iloc[4:].mean())
+    assert kpis["total_profit"] == pytest.approx(ts["profit"].iloc[4:].sum())
+    assert kpis["cumulative_profit"] == pytest.approx(ts["cumulative_profit"].iloc[-1])
+    assert kpis["final_market_share"] == pytest.approx(ts["market_share"].iloc[-1])
     assert "population:" in (out / "config.yaml").read_text()
     assert (out / "kpis.png").stat().st_size > 10_000
     assert "Step 1 at time" not in (out / "cxsim_run.log").read_text() if (out / "cxsim_run.log").exists() else True
@@ -37,7 +41,7 @@ def test_run_writes_every_output(tmp_path):
 
 def test_same_seed_same_outputs_via_cli(tmp_path):
     for name in ("a", "b"):
-        r = cxsim("run", "population.n_customers=300", "steps=10", "seed=5", "output.figure=false",
+        r = cxsim("run", "population.n_customers=300", "steps=10", "evaluation.burn_in=4", "seed=5", "output.figure=false",
                   f"hydra.run.dir={tmp_path / name}", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
     a = pd.read_parquet(tmp_path / "a" / "timeseries.parquet")

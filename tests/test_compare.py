@@ -12,10 +12,10 @@ import pytest
 from experiments.batch import replicate_seeds, t_interval
 from experiments.compare import COLUMNS, compare, comparison_table, plan_compare
 from experiments.store import RunStore
-from sim.kpis import KPIS
+from sim.kpis import RUN
 from tests._kill_helpers import kill_group, run_cxsim, start_cxsim, stored_runs, wait_until
 
-TINY = ["population.n_customers=200", "steps=10", "output.quiet=true", "output.figure=false"]
+TINY = ["population.n_customers=200", "steps=10", "evaluation.burn_in=4", "output.quiet=true", "output.figure=false"]
 
 
 def _compare(tmp_path, name, *overrides):
@@ -75,8 +75,8 @@ def test_compare_writes_outputs_and_resumes(tmp_path):
     )
     out = tmp_path / "c"
     csv = pd.read_csv(out / "comparison.csv")
-    assert len(csv) == 3 * len(KPIS) and list(csv.columns) == list(COLUMNS)
-    assert set(csv.kpi) == {k.name for k in KPIS}
+    assert len(csv) == 3 * len(RUN) and list(csv.columns) == list(COLUMNS)
+    assert set(csv.kpi) == set(RUN)
     assert (csv[csv.scenario == "baseline"]["diff"].fillna(0) == 0).all()
     assert (csv.loc[csv.kpi == "nps", "n"] == 3).all()
     md = (out / "comparison.md").read_text()
@@ -159,6 +159,7 @@ def test_compare_survives_kill_9_and_resumes(tmp_path):
         "replicates=6",
         "population.n_customers=400",
         "steps=30",
+        "evaluation.burn_in=10",
         "executor=serial",
         "output.figure=false",
     ]
@@ -231,4 +232,4 @@ def test_failed_runs_exit_1_and_are_retried(tmp_path, capsys, monkeypatch):
     assert main(args) == 0
     last = store.manifest()["batches"][-1]
     assert (last["n_done"], last["n_skipped"], last["n_failed"]) == (2, 2, 0)
-    assert len(pd.read_csv(tmp_path / "comparison.csv")) == 2 * len(KPIS)
+    assert len(pd.read_csv(tmp_path / "comparison.csv")) == 2 * len(RUN)

@@ -16,7 +16,7 @@ def test_golden_summary_unchanged():
     expected = json.loads(GOLDEN.read_text())
     actual = golden_summary()
     assert actual["overrides"] == expected["overrides"]
-    for section in ("final", "mean"):
+    for section in ("kpis", "mean"):
         for key, value in expected[section].items():
             got = actual[section][key]
             if value is None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sim import Customer, CXModel, Firm, Params, run_model, with_updates
-from sim.kpis import KPIS, SERIES
+from sim.kpis import RUN, SERIES
 from sim.state import CUSTOMER, STATE_VARS
 
 
@@ -91,11 +91,13 @@ def test_timeseries_contract(small_params):
     r = run_model(small_params, seed=0, steps=12)
     assert list(r.timeseries.columns) == ["step", *SERIES]
     assert r.timeseries["step"].tolist() == list(range(1, 13))
-    assert set(r.kpis) == {k.name for k in KPIS}
+    assert list(r.kpis) == list(RUN)
     for k in ("nps", "csat", "ces", "retention_rate", "churn_rate", "active_customers", "market_share",
-              "revenue", "profit", "cumulative_profit", "clv", "reputation", "emotional_index",
-              "cognitive_index", "behavioural_index"):
+              "total_revenue", "total_profit", "cumulative_profit", "firm_value", "customer_equity",
+              "annual_churn", "final_market_share", "reputation", "emotional_index", "cognitive_index",
+              "behavioural_index"):
         assert k in r.kpis
+    assert r.window == (5, 12)  # evaluation.burn_in=4 in the shrunk test configuration
 
 
 def test_default_market_is_realistic():

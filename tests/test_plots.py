@@ -35,6 +35,7 @@ def snap():
             "scenario=outage",
             "shocks.outage.start=3",
             "shocks.outage.duration=2",
+            "evaluation.burn_in=2",
         ]
     )
     return params, collect(params, seed=3, steps=8)

@@ -34,7 +34,7 @@ from analysis.report import (
 
 pytestmark = pytest.mark.e2e
 CXSIM = [sys.executable, "-m", "experiments.cli"]
-SMALL = ["population.n_customers=200", "executor=serial"]
+SMALL = ["population.n_customers=200", "executor=serial", "evaluation.burn_in=8"]
 
 
 def cxsim(*args, cwd):
@@ -58,7 +58,8 @@ def results(tmp_path_factory):
     cxsim(
         "run",
         "scenario=outage",
-        "steps=50",
+        "steps=70",
+        "evaluation.burn_in=8",
         "population.n_customers=300",
         f"hydra.run.dir={base / 'run'}",
         cwd=base,
@@ -67,7 +68,7 @@ def results(tmp_path_factory):
         "compare",
         "scenarios=[baseline,outage]",
         "replicates=3",
-        "steps=50",
+        "steps=70",
         *SMALL,
         f"hydra.run.dir={base / 'cmp'}",
         cwd=base,
@@ -89,6 +90,7 @@ def results(tmp_path_factory):
             "sensitivity",
             "sensitivity=smoke",
             "steps=10",
+            "evaluation.burn_in=4",
             "population.n_customers=100",
             "executor=serial",
             f"hydra.run.dir={base / 'sa'}",
@@ -177,7 +179,7 @@ def test_single_run_report(results, capsys):
         "05_journey_heatmap",
     ]
     assert "reproduced the stored time series exactly" in text
-    assert "Shock: outage from week 40" in text
+    assert "Shock: outage from week 60" in text
     assert "python 3." in text and "mesa " in text and "cxsim " in text
     assert "population:" in text  # the configuration is included
     # rebuilding replaces the figures instead of adding to them
@@ -191,14 +193,14 @@ def test_comparison_report(results):
     assert cli([str(d)]) == 0
     text = check_self_contained(d, results)
     table = pd.read_csv(d / "comparison.csv")
-    row = table[(table["scenario"] == "outage") & (table["kpi"] == "cumulative_profit")].iloc[0]
-    ref = table[(table["scenario"] == "baseline") & (table["kpi"] == "cumulative_profit")].iloc[0]
+    row = table[(table["scenario"] == "outage") & (table["kpi"] == "firm_value")].iloc[0]
+    ref = table[(table["scenario"] == "baseline") & (table["kpi"] == "firm_value")].iloc[0]
     pct = abs(100 * row["diff"] / ref["mean"])
     verb = "lowers" if row["diff"] < 0 else "raises"
     from analysis.stats import fmt
 
     assert (
-        f"Scenario outage {verb} cumulative profit by {fmt(pct)}%" in text
+        f"Scenario outage {verb} firm value by {fmt(pct)}%" in text
     )  # generated from the numbers
     assert "distinguishable from noise (3 paired replicates)" in text
     assert "common random numbers" in text and "runs in the store" in text
@@ -213,20 +215,20 @@ def test_sensitivity_report(results):
     text = check_self_contained(d, results)
     idx = factor_rows(pd.read_csv(d / "indices.csv"))
     s1 = (
-        idx[(idx["output"] == "cumulative_profit") & (idx["index"] == "S1")]
+        idx[(idx["output"] == "firm_value") & (idx["index"] == "S1")]
         .sort_values("value")
         .iloc[-1]
     )
     assert (
         f"{factor_label(s1['factor'])} explains {100 * s1['value']:.0f}% (±{100 * s1['conf']:.0f}%) of the variance "
-        "of cumulative profit" in text
+        "of firm value" in text
     )
     stems = [p.stem for p in sorted((d / "figures").glob("*.png"))]
-    assert stems[0] == "01_indices_cumulative_profit"
+    assert stems[0] == "01_indices_firm_value"
     if (d / "convergence.csv").is_file() and len(pd.read_csv(d / "convergence.csv")):
         assert any(s.endswith("convergence") for s in stems)  # the study's own figure module
     if "S2" in set(pd.read_csv(d / "indices.csv")["index"]):
-        assert any(s.endswith("s2_cumulative_profit") for s in stems)
+        assert any(s.endswith("s2_firm_value") for s in stems)
     factors = list(dict.fromkeys(idx["factor"]))
     if sample_table(d, factors) is not None:  # the per-run sample: scenario discovery on it
         assert "Scenario discovery (PRIM)" in text and "top quarter of runs" in text

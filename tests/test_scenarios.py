@@ -14,7 +14,7 @@ from sim.config import CONFIG_DIR
 from sim.params import to_dict
 
 LIBRARY = scenario_library()
-TINY = ["population.n_customers=200"]
+TINY = ["population.n_customers=200", "evaluation.burn_in=4"]
 REQUIRED = {
     "baseline",
     "outage",
@@ -90,8 +90,8 @@ def test_scenario_differs_from_baseline_where_it_says(name, baseline):
             assert _lookup(tree, key) == value, f"{name} changes {key} without saying so"
     if shocks:
         assert tree["shocks"] and tree["shocks"] != baseline["shocks"]
-    result = run_model(params, seed=3, steps=12)
-    assert len(result.timeseries) == 12
+    result = run_model(params, seed=3, steps=64)  # scheduled shocks start at week 60
+    assert len(result.timeseries) == 64
     assert math.isfinite(result.kpis["nps"]) and math.isfinite(result.kpis["cumulative_profit"])
 
 

@@ -123,13 +123,7 @@ def test_yaml_declarations():
     assert default.names == tuple(f"firm.support.{s}" for s in SUPPORT) + tuple(
         f"firm.policy.{p}" for p in POLICY
     )
-    assert default.outputs == (
-        "retention_rate",
-        "mean_loyalty",
-        "nps",
-        "cumulative_profit",
-        "market_share",
-    )
+    assert default.outputs == ("firm_value", "annual_churn", "mean_loyalty", "nps", "market_share")
     assert default.group_names == ("support",) * 6 + ("policy",) * 3
     assert default.morris.trajectories is None and default.base_n == 256
     cadence = default.factors[-1]

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from experiments.sweep import parse_grid, plan_sweep, sweep
-from sim.kpis import KPIS
+from sim.kpis import RUN
 from sim.params import ParamError
 
-TINY = ["population.n_customers=200", "steps=10", "output.quiet=true", "executor=serial"]
+TINY = ["population.n_customers=200", "steps=10", "evaluation.burn_in=4", "output.quiet=true", "executor=serial"]
 GRID = "sweep.grid={firm.policy.omnichannel:[0,0.5,1],firm.support.human:[0.2,0.8]}"
 
 
@@ -50,7 +50,7 @@ def test_sweep_writes_tables_and_resumes(tmp_path):
     runs = sweep(plan, tmp_path, progress=False)
     df = pd.read_csv(tmp_path / "sweep.csv")
     assert len(df) == 18 == len(runs)
-    kpis = [k.name for k in KPIS]
+    kpis = list(RUN)
     assert list(df.columns) == [
         "point",
         "replicate",
@@ -68,7 +68,7 @@ def test_sweep_writes_tables_and_resumes(tmp_path):
     # the parameter matters: full omnichannel changes the runs of the same seeds
     lo = df[(df["firm.policy.omnichannel"] == 0) & (df["firm.support.human"] == 0.2)]
     hi = df[(df["firm.policy.omnichannel"] == 1) & (df["firm.support.human"] == 0.2)]
-    assert (lo["cx_spend"].to_numpy() != hi["cx_spend"].to_numpy()).any()
+    assert (lo["total_cx_spend"].to_numpy() != hi["total_cx_spend"].to_numpy()).any()
     summary = pd.read_csv(tmp_path / "sweep_summary.csv")
     assert len(summary) == 6 * len(kpis)
     assert {
@@ -104,6 +104,7 @@ def test_sweep_cli_in_one_job(tmp_path, capsys):
             "replicates=2",
             "population.n_customers=200",
             "steps=5",
+            "evaluation.burn_in=1",
             "executor=serial",
             f"hydra.run.dir={out}",
         ]

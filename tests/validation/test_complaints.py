@@ -42,22 +42,24 @@ def test_f06a_few_dissatisfied_customers_complain(record):
 
 def recoveries() -> dict[float, support.Recovery]:
     """The focal firm's complaint recovery at human support 1, 0.5 (default) and 0: the answer
-    comes after 0, 1.5 and 3 weeks and keeps exp(-delay/4) of its value (``sim.support.recovery``).
-    Only the delay varies: the success probability stays at the default's."""
-    fp = sim.Params().firm
-    default = support.recovery(fp)
+    comes after 0, 2 and 3 weeks (``round(3·(1 − human))``) and keeps exp(-delay/4) of its value
+    (``sim.support.recovery``). Only the delay varies: the success probability stays at the
+    default's."""
+    p = sim.Params()
+    fp, mech = p.firm, p.mechanism
+    default = support.recovery(fp, mech)
     out = {}
     for human in (1.0, 0.5, 0.0):
         r = support.recovery(
-            dataclasses.replace(fp, support=dataclasses.replace(fp.support, human=human))
+            dataclasses.replace(fp, support=dataclasses.replace(fp.support, human=human)), mech
         )
         out[r.delay] = dataclasses.replace(r, success=default.success)
     return out
 
 
 def test_f06b_later_recovery_wins_back_fewer(record):
-    """Same seeds, the focal firm's recovery delay set to 0, 1.5 or 3 weeks (nothing else changed):
-    share of the customers whose complaint was successfully answered in weeks 2–21 who are
+    """Same seeds, the focal firm's recovery delay set to 0, 2 or 3 weeks (nothing else changed):
+    share of the customers whose complaint made in weeks 2–21 is (or will be) successfully answered who are
     still the firm's customers at week 36; plus the same cohort logic scripted for one customer."""
     recs = recoveries()
     kept = {d: np.zeros(2) for d in recs}
@@ -70,12 +72,14 @@ def test_f06b_later_recovery_wins_back_fewer(record):
                 m.step()
                 w = m._week
                 if 2 <= t < 22:
-                    cohort |= (
-                        w["complained"]
-                        & w["recovered"]
-                        & (w["dealer"] == 0)
-                        & (w["start_firm"] == 0)
-                    )
+                    # the week's complainers at the focal firm whose answer will succeed: answered
+                    # at once (delay 0) or queued for ``delay`` weeks with the outcome drawn now
+                    if delay == 0:
+                        cohort |= w["complained"] & w["recovered"] & (w["dealer"] == 0) & (w["start_firm"] == 0)
+                    else:
+                        for when, idx, ok in m.focal.complaint_queue:
+                            if when == m.steps + delay:
+                                cohort[idx[ok & (w["start_firm"][idx] == 0)]] = True
             still = (m.state.status == CUSTOMER) & (m.state.firm == 0)
             kept[delay] += (still[cohort].sum(), cohort.sum())
     won = {d: float(k[0] / k[1]) for d, k in kept.items()}
