@@ -88,6 +88,18 @@ def test_batch_run_every_step_equals_the_timeseries(params, start_method):
         )
 
 
+def test_batch_run_with_fresh_seeds_records_them(params, start_method):
+    rows = mesa.batch_run(
+        CXModel, parameters={"params": params, "customer_agents": False}, rng=[None, None], max_steps=3,
+        display_progress=False,
+    )
+    df = pd.DataFrame(rows)
+    assert df["rng"].isna().all() and df["seed"].nunique() == 2
+    for _, row in df.iterrows():
+        again = run_model(params, int(row["seed"]), 3).kpis
+        assert [row[k] for k in SERIES] == pytest.approx([again[k] for k in SERIES], rel=0, abs=0, nan_ok=True)
+
+
 @pytest.mark.slow
 def test_batch_run_in_worker_processes_equals_serial(params, start_method):
     kwargs = dict(
