@@ -29,7 +29,7 @@ from typing import ClassVar
 import mesa
 import numpy as np
 
-from sim import behaviour, cognition, emotion, journey, mechanism, shocks, wom
+from sim import behaviour, cognition, emotion, journey, mechanism, mesa_compat, shocks, wom
 from sim.agents import Customer
 from sim.firm import Firm
 from sim.journey import N_CHANNELS, N_TOUCHPOINTS, PURCHASE_TP
@@ -78,15 +78,19 @@ class CXModel(mesa.Model):
 
     ``CXModel(params, rng=seed)``; ``customer_agents=False`` skips building the Mesa
     ``Customer`` views (the batch path: the arrays are the state either way, and
-    :meth:`customer` builds a view on demand).
+    :meth:`customer` builds a view on demand). As Mesa users expect (``sim.mesa_compat``):
+    ``rng`` may also be None (a seed from the OS), a SeedSequence or a Generator, and the seed
+    used is ``model.seed``; keyword parameters (``n_customers=500``, ``**{"firm.support.human":
+    0.8}``) override ``params``; ``model.datacollector`` holds the weekly KPIs, and
+    ``customer_sample=k`` makes k customers (only) Mesa agents whose state it records each week.
     """
 
-    def __init__(self, params: Params | None = None, rng: int = 0, *, customer_agents: bool = True):
-        if isinstance(rng, np.random.Generator) or rng is None:
-            raise TypeError("CXModel needs an integer seed: rng=<int>")
-        super().__init__(rng=int(rng))
-        self.params = validate(params or Params())
-        self.seed = int(rng)
+    def __init__(self, params: Params | None = None, rng=0, *, customer_agents: bool | None = None,
+                 customer_sample: int = 0, **overrides):
+        seed = mesa_compat.seed_from(rng)
+        super().__init__(rng=seed)
+        self.params = validate(mesa_compat.params_from(params, overrides))
+        self.seed = seed
         self.streams = Streams(self.seed)
         p = self.params
         self.n = p.population.n_customers
@@ -102,7 +106,7 @@ class CXModel(mesa.Model):
         self.network = build_network(net.kind, self.n, net.mean_degree, net.rewire, self.streams.network)
         self.shock_state = shocks.ShockState(self.n_firms)
         self._customer_views: dict[int, Customer] = {}
-        if customer_agents:
+        if mesa_compat.all_customer_agents(customer_agents, customer_sample):
             for i in range(self.n):
                 self._customer_views[i] = Customer(self, i)
         self.history: list[np.ndarray] = []
@@ -113,6 +117,7 @@ class CXModel(mesa.Model):
         self._discount = (1.0 + p.market.discount_rate) ** (1 / 52) - 1.0
         self.running = True
         self._refresh_counts()
+        self.datacollector = mesa_compat.make_datacollector(self, customer_sample)
 
     # ------------------------------------------------------------------------------------
     # set-up
@@ -190,6 +195,7 @@ class CXModel(mesa.Model):
         self._phase_mechanism(t)
         self._phase_economics(t)
         self._phase_record(t)
+        mesa_compat.collect(self)
 
     def _phase_shocks(self, t: int) -> None:
         u = self.streams.shock.random(len(self.params.shocks))
