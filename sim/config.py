@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.params import ParamError, Params, from_dict, validate
+from sim.params import ParamError, Params, ShockParams, from_dict, validate
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 MODEL_SECTIONS = ("population", "customer", "journey", "firm", "market", "mechanism", "shocks")
@@ -54,7 +54,32 @@ def run_settings(cfg: Mapping[str, Any]) -> tuple[int, int]:
         raise ParamError("seed", seed, "an integer in [0, 2**63)")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000:
         raise ParamError("steps", steps, "an integer in [1, 100000]")
+    check_shocks_in_run(cfg.get("shocks"), steps)
     return seed, steps
+
+
+def check_shocks_in_run(shocks: Any, steps: int) -> None:
+    """A scheduled shock must start within the run (weeks 1..steps), or it silently never
+    happens and every shock KPI reads as if the firm had coped perfectly."""
+    from omegaconf import Container, OmegaConf
+
+    if isinstance(shocks, Container):
+        shocks = OmegaConf.to_container(shocks, resolve=True)
+    if isinstance(shocks, Mapping):
+        items = shocks.items()
+    elif isinstance(shocks, list | tuple):
+        items = enumerate(shocks)
+    else:
+        return  # none, or a bad type that the parameter validation reports
+    for name, spec in items:
+        if not isinstance(spec, Mapping) or spec.get("random_rate"):
+            continue  # removed items and unscheduled (random) shocks
+        start = spec.get("start", ShockParams().start)
+        if isinstance(start, int | float) and not isinstance(start, bool) and not 1 <= start <= steps:
+            raise ParamError(
+                f"shocks.{spec.get('name', name)}.start", start,
+                f"a week in [1, steps={steps}], or the shock never happens: raise steps or move the shock",
+            )
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config", return_hydra_config: bool = False):

@@ -16,7 +16,8 @@ from experiments.store import RunStore
 from sim.kpis import KPIS
 from tests._kill_helpers import kill_group, run_cxsim, start_cxsim, stored_runs, wait_until
 
-TINY = ["population.n_customers=200", "steps=10", "output.quiet=true", "output.figure=false"]
+# 41 weeks: the outage scenario's shock starts at week 40 (a shock after the end is an error)
+TINY = ["population.n_customers=200", "steps=41", "output.quiet=true", "output.figure=false"]
 
 
 def _compare(tmp_path, name, *overrides):
@@ -159,7 +160,7 @@ def test_compare_survives_kill_9_and_resumes(tmp_path):
         "scenarios=[baseline,outage,staff_cut]",
         "replicates=6",
         "population.n_customers=400",
-        "steps=30",
+        "steps=41",
         "executor=serial",
         "output.figure=false",
     ]

@@ -13,7 +13,7 @@ distributed = pytest.importorskip("distributed")
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-TINY = ["population.n_customers=300", "steps=12", "replicates=3", "scenarios=[baseline,outage]"]
+TINY = ["population.n_customers=300", "steps=41", "replicates=3", "scenarios=[baseline,outage]"]
 
 
 @pytest.fixture(scope="module")
