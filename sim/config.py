@@ -9,12 +9,17 @@ out-of-range values with a one-line :class:`ParamError`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from sim.params import ParamError, Params, ShockParams, from_dict, validate
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+# The configuration tree is the package ``configs`` (shipped in the wheel): Hydra finds it
+# through its package search path, so commands work from any directory once installed.
+CONFIG_MODULE = "configs"
+CONFIG_SEARCH_PATH = f"pkg://{CONFIG_MODULE}"
+CONFIG_DIR = Path(import_module(CONFIG_MODULE).__file__).resolve().parent
 MODEL_SECTIONS = ("population", "customer", "journey", "firm", "market", "mechanism", "shocks")
 RUN_KEYS = ("seed", "steps")
 # top-level keys that belong to the experiment layer, not the model
@@ -85,12 +90,12 @@ def check_shocks_in_run(shocks: Any, steps: int) -> None:
 def compose(overrides: Sequence[str] = (), config_name: str = "config", return_hydra_config: bool = False):
     """Compose the project's configuration with Hydra overrides (no working-directory change)."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     if GlobalHydra.instance().is_initialized():
         return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
         return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
