@@ -103,7 +103,7 @@ def check_scenarios(value: Any) -> tuple[str, ...]:
 
 def plan_compare(overrides: Sequence[str]) -> ComparePlan:
     """Compose and validate everything the comparison needs (raises one-line errors)."""
-    from sim.config import compose, params_from_cfg, run_settings
+    from sim.config import check_shocks_in_run, compose, params_from_cfg, run_settings
 
     overrides = list(overrides)
     for o in overrides:
@@ -122,6 +122,8 @@ def plan_compare(overrides: Sequence[str]) -> ComparePlan:
     kpis = check_kpis(plain(output.get("kpis")))
     executor = executor_config(cfg)
     params = {s: params_from_cfg(compose([*overrides, f"scenario={s}"])) for s in scenarios}
+    for p in params.values():
+        check_shocks_in_run(p.shocks, steps)  # a scenario's shock must happen within the run
     return ComparePlan(
         scenarios=scenarios,
         params=params,

@@ -77,6 +77,8 @@ def check_shocks_in_run(shocks: Any, steps: int) -> None:
     else:
         return  # none, or a bad type that the parameter validation reports
     for name, spec in items:
+        if isinstance(spec, ShockParams):
+            spec = {f: getattr(spec, f) for f in ("name", "start", "random_rate")}
         if not isinstance(spec, Mapping) or spec.get("random_rate"):
             continue  # removed items and unscheduled (random) shocks
         start = spec.get("start", ShockParams().start)
