@@ -61,7 +61,7 @@ def test_params_lists_declarations(capsys):
 
     assert main(["params"]) == 0
     out = capsys.readouterr().out
-    for key, allowed, doc in describe():
+    for key, _allowed, doc in describe():
         assert key in out and doc in out
     assert main(["params", "firm.support."]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
