@@ -7,14 +7,15 @@ and computes, per cell, the share of replicates meeting a target condition such 
 the outcome as a heatmap with the contour of the cells where the target is met in at least half
 of the replicates.
 
-Targets are pandas expressions over the KPI columns; ``base_<kpi>`` names the mean of a KPI
-in the *baseline cell* (the cell at the model's default lever values, or the nearest one, or
+Targets are conditions over the KPI columns in a small grammar (:func:`evaluate_target`),
+parsed and never run as Python code; ``base_<kpi>`` names the mean of a KPI in the *baseline cell* (the cell at the model's default lever values, or the nearest one, or
 the cell given by ``baseline``).  Lever names with dots can be written with underscores
 (``firm_support_human``).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from collections.abc import Mapping
@@ -32,10 +33,12 @@ from matplotlib.figure import Figure
 from analysis.stats import fmt
 
 __all__ = [
+    "GRAMMAR",
     "LeverGrid",
     "default_value",
     "evaluate_target",
     "lever_grid",
+    "parse_target",
     "target_outline",
     "whatif_map",
 ]
@@ -78,29 +81,160 @@ def _safe(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
+# ---------------------------------------------------------------------------------------------
+# The target grammar: parsed with ``ast`` and evaluated node by node from a whitelist; a target
+# is data, never code (no eval, exec or pandas eval: those reach Python through ``@`` and calls).
+# ---------------------------------------------------------------------------------------------
+GRAMMAR = (
+    "KPI names, base_<kpi>, numbers, comparisons (< <= > >= == !=), + - * /, parentheses, "
+    "and/or/not"
+)
+MAX_TARGET_CHARS = 500
+_MAX_DEPTH = 50
+_ARITH = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
+_COMPARE = {
+    ast.Lt: np.less,
+    ast.LtE: np.less_equal,
+    ast.Gt: np.greater,
+    ast.GtE: np.greater_equal,
+    ast.Eq: np.equal,
+    ast.NotEq: np.not_equal,
+}
+
+
+class _Refused(ValueError):
+    """A target outside the grammar."""
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Call: "a function call",
+        ast.Attribute: "attribute access",
+        ast.Subscript: "subscripts",
+        ast.Lambda: "lambdas",
+        ast.Pow: "**",
+        ast.FloorDiv: "//",
+        ast.Mod: "%",
+        ast.MatMult: "@",
+        ast.BitAnd: "&",
+        ast.BitOr: "|",
+        ast.Invert: "~",
+    }
+    return names.get(type(node), type(node).__name__)
+
+
+def _bool(value: np.ndarray, what: str) -> np.ndarray:
+    if value.dtype != bool:
+        raise _Refused(f"{what} needs conditions (true/false), not numbers")
+    return value
+
+
+def _eval(node: ast.AST, names: Mapping[str, np.ndarray], depth: int = 0) -> np.ndarray:
+    if depth > _MAX_DEPTH:
+        raise _Refused("it is nested too deeply")
+    d = depth + 1
+    if isinstance(node, ast.Expression):
+        return _eval(node.body, names, d)
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise _Refused(f"{node.value!r} is not a number")
+        return np.asarray(float(node.value))
+    if isinstance(node, ast.Name):
+        if node.id not in names:
+            raise _Refused(f"unknown name {node.id!r}")
+        return names[node.id]
+    if isinstance(node, ast.UnaryOp):
+        value = _eval(node.operand, names, d)
+        if isinstance(node.op, ast.Not):
+            return ~_bool(value, "not")
+        if isinstance(node.op, ast.USub | ast.UAdd) and value.dtype != bool:
+            return -value if isinstance(node.op, ast.USub) else value
+        raise _Refused(f"{_describe(node.op)} is not allowed")
+    if isinstance(node, ast.BinOp):
+        op = _ARITH.get(type(node.op))
+        if op is None:
+            raise _Refused(f"{_describe(node.op)} is not allowed")
+        left, right = _eval(node.left, names, d), _eval(node.right, names, d)
+        if left.dtype == bool or right.dtype == bool:
+            raise _Refused("arithmetic needs numbers, not conditions")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return op(left, right)
+    if isinstance(node, ast.BoolOp):
+        values = [_bool(_eval(v, names, d), "and/or") for v in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+        out = values[0]
+        for v in values[1:]:
+            out = combine(out, v)
+        return out
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, names, d)
+        out = None
+        for op_node, right_node in zip(node.ops, node.comparators, strict=True):
+            op = _COMPARE.get(type(op_node))
+            if op is None:
+                raise _Refused(f"the comparison {type(op_node).__name__} is not allowed")
+            right = _eval(right_node, names, d)
+            if left.dtype == bool or right.dtype == bool:
+                raise _Refused("comparisons need numbers, not conditions")
+            step = op(left, right)
+            out = step if out is None else np.logical_and(out, step)
+            left = right
+        return out
+    raise _Refused(f"{_describe(node)} is not allowed")
+
+
+def parse_target(target: str) -> ast.Expression:
+    """The syntax tree of a target, or a one-line ValueError if it is not in the grammar
+    (checked without evaluating anything)."""
+    if not isinstance(target, str) or not target.strip():
+        raise ValueError(f"invalid target {target!r}: allowed a condition made of {GRAMMAR}")
+    if len(target) > MAX_TARGET_CHARS:
+        raise ValueError(
+            f"invalid target ({len(target)} characters): allowed at most {MAX_TARGET_CHARS}"
+        )
+    try:
+        tree = ast.parse(target.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise ValueError(
+            f"invalid target {target!r}: not a condition made of {GRAMMAR}"
+        ) from None
+    return tree
+
+
 def evaluate_target(
     df: pd.DataFrame, target: str, constants: Mapping[str, float] = ()
 ) -> pd.Series:
-    """Boolean Series: the ``target`` expression evaluated on each row of ``df``.
+    """Boolean Series: the ``target`` condition evaluated on each row of ``df``.
 
-    Column names are usable as written when they are identifiers, and with every non-word
-    character replaced by ``_`` (``firm.support.human`` → ``firm_support_human``); the
-    ``constants`` (e.g. ``base_nps``) are available by name.  A bad expression raises a
-    one-line ValueError.
+    The grammar: KPI (column) names, ``base_<kpi>`` and other ``constants`` by name, numbers,
+    comparisons (``< <= > >= == !=``, chained as in ``0.2 < x <= 0.8``), ``+ - * /``,
+    parentheses, ``and``/``or``/``not``. The target is parsed with :mod:`ast` and evaluated
+    node by node on the columns; anything else (calls, attributes, subscripts, ``@``,
+    lambdas, strings) is refused, so a target can never run code. Column names are usable as
+    written when they are identifiers, and with every non-word character replaced by ``_``
+    (``firm.support.human`` → ``firm_support_human``). A bad target raises a one-line
+    ValueError naming what is not allowed and the names available.
     """
-    frame = pd.DataFrame({_safe(c): df[c].to_numpy() for c in df.columns}, index=df.index)
+    tree = parse_target(target)
+    names: dict[str, np.ndarray] = {}
+    for c in df.columns:
+        values = df[c]
+        if pd.api.types.is_bool_dtype(values):
+            names[_safe(str(c))] = values.to_numpy(dtype=bool)
+        elif pd.api.types.is_numeric_dtype(values):
+            names[_safe(str(c))] = values.to_numpy(dtype=float)
     for k, v in dict(constants).items():
-        frame[_safe(k)] = v
+        names[_safe(k)] = np.asarray(float(v))
     try:
-        out = frame.eval(target, engine="python")
-    except Exception as exc:  # pandas raises many types for a bad expression
-        names = ", ".join(sorted(frame.columns))
+        out = _eval(tree, names)
+    except _Refused as exc:
+        listed = ", ".join(sorted(names))
         raise ValueError(
-            f"invalid target {target!r}: {type(exc).__name__}: {exc} (names: {names})"
+            f"invalid target {target!r}: {exc}; allowed {GRAMMAR} (names: {listed})"
         ) from None
-    if not isinstance(out, pd.Series) or out.dtype != bool:
+    if out.dtype != bool:
         raise ValueError(f"invalid target {target!r}: it must be a condition (true/false per run)")
-    return out
+    return pd.Series(np.broadcast_to(out, (len(df),)).copy(), index=df.index, dtype=bool)
 
 
 def _levels(values: pd.Series) -> pd.Series:

@@ -1,5 +1,6 @@
 """Shared pieces of the batch commands (``compare``, ``sweep``): seeds, run keys, the run
-function shipped to workers, checks of the experiment-level settings and t intervals.
+function shipped to workers and checks of the experiment-level settings (intervals:
+:mod:`analysis.stats`).
 
 Common random numbers: replicate ``i`` of every scenario or grid point uses the same seed,
 ``np.random.SeedSequence(cfg.seed).spawn(R)[i].generate_state(1)[0]``. Spawned children do not
@@ -10,7 +11,7 @@ first runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,30 +129,8 @@ plain = _plain
 
 
 # --------------------------------------------------------------------------------------------
-# Statistics
+# Formatting
 # --------------------------------------------------------------------------------------------
-def t_interval(
-    values: Iterable[float], level: float = 0.95
-) -> tuple[int, float, float, float, float]:
-    """(n, mean, sd, low, high) of the Student-t interval of the mean; NaNs are skipped.
-
-    With fewer than two values the interval (and with none, the mean) is NaN.
-    """
-    from scipy import stats
-
-    x = np.asarray(list(values), dtype=float)
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    if n == 0:
-        return 0, math.nan, math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if n < 2:
-        return n, mean, math.nan, math.nan, math.nan
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return n, mean, sd, mean - half, mean + half
-
-
 def fmt(v: float, digits: int = 3) -> str:
     """A number for tables: thousands separators, NaN as an en dash."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):

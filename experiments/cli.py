@@ -1,22 +1,39 @@
-"""The ``cxsim`` command line: ``cxsim <command> [hydra overrides]``.
+"""The ``cxsim`` command line: ``cxsim <command> [key=value ...]``.
 
-Every command composes the same Hydra configuration (``configs/config.yaml``). The
-configuration is composed and validated *before* anything runs or any directory is made: a bad
-key, value or option gives one line on stderr naming it and exit code 2, with no traceback.
-With ``-m``/``--multirun`` every job's overrides are validated the same way first. Runs that
-fail inside a batch (``compare``, ``sweep``, ``sensitivity``) give exit code 1; the finished
-ones stay in the run store and rerunning the command with the same ``hydra.run.dir`` retries
-only the failed and missing ones.
+Every model command composes the same Hydra configuration, the package ``configs`` found
+through Hydra's package search path (``pkg://configs``), so an installed ``cxsim`` works from
+any directory. The configuration is composed and validated *before* anything runs or any
+directory is made; so are the output directory (``hydra.run.dir``: not an existing file, in a
+writable place, parseable) and a remote Dask scheduler (reachable). With ``-m``/``--multirun``
+every job's overrides are validated first.
+
+Exit codes (one line on stderr, never a traceback, for every fault listed here):
+
+- ``0``: done.
+- ``2``: bad input: an unknown command, key, value or option, a value out of range, a shock
+  outside the run, an output directory that is a file or is not writable, an argument that
+  cannot be parsed. Nothing ran and nothing was written.
+- ``1``: the command could not finish: runs failed inside a batch, the disk is full, the Dask
+  scheduler cannot be reached, another command holds the run directory. Finished runs stay in
+  the run store: rerunning the same command with the same ``hydra.run.dir`` resumes.
+
+``cxsim <command> --help`` explains a command with its main options and an example;
+``cxsim kpis`` and ``cxsim params [PREFIX]`` list the outputs and the parameters.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 USAGE = """usage: cxsim <command> [key=value ...] [hydra.run.dir=DIR]
+       cxsim <command> --help | cxsim --version
 
 commands:
 {commands}
@@ -25,14 +42,15 @@ Examples:
   cxsim run population.n_customers=2000 firm.support.human=0.8
   cxsim run scenario=outage hydra.run.dir=out/outage
   cxsim run -m firm.policy.omnichannel=0,0.5,1 hydra/launcher=joblib
-  cxsim scenarios
   cxsim compare scenarios=[baseline,outage,viral_post] replicates=10 hydra.run.dir=out/cmp
   cxsim sweep sweep.grid='{{firm.policy.omnichannel:[0,0.5,1],firm.support.human:[0.2,0.8]}}' replicates=3
   cxsim sensitivity sensitivity=smoke executor=serial
   cxsim report out/cmp
+  cxsim params firm.support        cxsim kpis
 
 Batch commands take executor=serial|loky|dask, executor.n_jobs=N, executor.address=tcp://...;
 rerun with the same hydra.run.dir to resume an interrupted batch.
+Exit codes: 0 done, 2 bad input (nothing ran), 1 could not finish (rerun to resume).
 """
 
 
@@ -79,6 +97,18 @@ _COMMANDS = (
         True,
         "experiments.batch:validate_sensitivity",
     ),
+    Command(
+        "kpis",
+        "list the KPIs: name, kind, unit, range and definition",
+        "experiments.catalog:kpis_cmd",
+        False,
+    ),
+    Command(
+        "params",
+        "list the parameters (or those starting with PREFIX): default, range, meaning",
+        "experiments.catalog:params_cmd",
+        False,
+    ),
     # plain commands provided by the analysis package (listed only when their module exists)
     Command(
         "report",
@@ -93,6 +123,135 @@ _COMMANDS = (
         False,
     ),
 )
+
+_COMMON = """  hydra.run.dir=DIR     where the outputs go (default outputs/<date>/<time>); one command
+                        at a time per directory
+  output.quiet=true     no summary on stdout           output.figure=false  no figure
+  seed=N  steps=N       root seed (default 42) and weeks to simulate (default 104)
+  population.n_customers=N, firm.support.human=X, ...   any parameter: see `cxsim params`
+  --cfg job             print the composed configuration instead of running"""
+
+_BATCH = """  executor=serial|loky|dask   where the runs go (default loky, 2 workers)
+  executor.n_jobs=N           workers      executor.address=tcp://host:8786  a running Dask scheduler"""
+
+HELP: dict[str, str] = {
+    "run": f"""usage: cxsim run [key=value ...] [hydra.run.dir=DIR] [-m]
+
+One run of the model on the composed configuration. Prints a KPI summary and writes
+timeseries.parquet (one column per KPI, see `cxsim kpis`), kpis.json, config.yaml and kpis.png
+to the run directory, each file atomically once the run has finished.
+
+main options:
+  scenario=NAME         a scenario from `cxsim scenarios` (default baseline)
+{_COMMON}
+  -m key=a,b,c          one run per value (Hydra multirun; each job is validated first)
+
+examples:
+  cxsim run population.n_customers=2000 firm.support.human=0.8
+  cxsim run scenario=outage steps=60 hydra.run.dir=out/outage
+""",
+    "scenarios": """usage: cxsim scenarios
+
+Lists the scenario library (the files of configs/scenario) with a one-line description each.
+A scenario is selected with scenario=NAME (run, sweep, sensitivity) or scenarios=[...] (compare).
+
+example:
+  cxsim scenarios
+""",
+    "compare": f"""usage: cxsim compare [scenarios=[a,b,...]] [replicates=N] [key=value ...]
+
+Runs every scenario x replicates with common random numbers (replicate i has the same seed in
+every scenario) and reports, per KPI, each scenario's mean with its 95% interval and its paired
+difference from the first scenario (the reference); intervals stay within the KPI's range.
+Writes comparison.csv, comparison.md, comparison.png and runs.csv; rerunning the same command
+with the same hydra.run.dir resumes (finished runs are kept in <run dir>/store).
+
+main options:
+  scenarios=[baseline,outage]  the scenarios; the first is the reference (default)
+  replicates=N                 runs per scenario, >= 2 (default 10)
+  output.kpis=[nps,profit]     the KPIs reported (default every KPI)
+{_BATCH}
+{_COMMON}
+
+example:
+  cxsim compare scenarios=[baseline,outage,viral_post] replicates=10 hydra.run.dir=out/cmp
+""",
+    "sweep": f"""usage: cxsim sweep sweep.grid='{{key:[values],...}}' [replicates=N] [key=value ...]
+
+A full-factorial grid over any parameters x replicates, in one job. Every grid value is
+validated before anything runs. Writes sweep.csv (one row per run) and sweep_summary.csv (per
+grid point and KPI: mean and 95% interval within the KPI's range); resumable like compare.
+
+main options:
+  sweep.grid='{{firm.support.human:[0.2,0.8]}}'   dotted parameter keys -> lists of values
+  replicates=N                  runs per grid point (default 10)
+  sweep.timeseries=true         also keep each run's weekly series in the store
+  output.kpis=[...]             the KPIs kept (default every KPI)
+{_BATCH}
+{_COMMON}
+
+example:
+  cxsim sweep sweep.grid='{{firm.policy.omnichannel:[0,0.5,1],firm.support.human:[0.2,0.8]}}' replicates=3
+""",
+    "sensitivity": f"""usage: cxsim sensitivity [sensitivity=STUDY] [sensitivity.KEY=VALUE ...] [key=value ...]
+
+Global sensitivity analysis (SALib) of the KPIs to the factors declared in the study
+(configs/sensitivity: default, smoke, ishigami). Writes the indices with bootstrap intervals,
+the replicate noise share and figures; resumable like compare.
+
+main options:
+  sensitivity=smoke             the study (smoke: small and fast; default: the full study)
+  sensitivity.method=sobol      sobol | morris | efast | pawn | dgsm
+  sensitivity.n=N               base sample size      sensitivity.replicates=N  runs per row
+{_BATCH}
+{_COMMON}
+
+example:
+  cxsim sensitivity sensitivity=smoke executor=serial hydra.run.dir=out/sa
+""",
+    "kpis": """usage: cxsim kpis [PREFIX]
+
+Lists every KPI the model reports (or those whose name starts with PREFIX): name, kind (series:
+weekly; summary: one value per run), unit, the range of values it can take, and its
+definition, read from the declarations in sim/kpis.py.
+
+examples:
+  cxsim kpis
+  cxsim kpis retention
+""",
+    "params": """usage: cxsim params [PREFIX]
+
+Lists every model parameter (or those whose dotted key starts with PREFIX) with its default,
+allowed range or choices, and meaning, read from the declarations in sim/params.py. The keys
+are the ones you override on the command line (key=value).
+
+examples:
+  cxsim params firm.support
+  cxsim params shocks
+""",
+    "report": """usage: cxsim report DIR [--outcome KPI] [--target EXPR] [--no-simulate]
+
+Builds one self-contained HTML report (DIR/report/) of the results of cxsim run, compare,
+sweep or sensitivity in DIR.
+
+main options:
+  --outcome KPI     sweep: the KPI of the what-if map (default cumulative_profit)
+  --target EXPR     sweep: the target condition, e.g. 'nps >= 30 and profit >= base_profit':
+                    KPI names, base_<kpi> (the mean at the baseline cell), numbers, comparisons,
+                    + - * /, parentheses, and/or/not. It is parsed, never run as code.
+  --no-simulate     single run: do not re-simulate for distributions and the journey map
+
+example:
+  cxsim report out/cmp
+""",
+    "dashboard": """usage: cxsim dashboard [dashboard.port=N]
+
+Serves the interactive dashboard (the real model, offline) on this machine.
+
+example:
+  cxsim dashboard dashboard.port=8765
+""",
+}
 
 
 def _module_exists(name: str) -> bool:
@@ -125,11 +284,45 @@ class UsageError(Exception):
     """A command-line mistake: reported in one line with exit code 2."""
 
 
+class Unavailable(Exception):
+    """Something the command needs is not there (a Dask scheduler): one line, exit code 1."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("cxsim")
+    except PackageNotFoundError:  # running from a clone that was never installed
+        return "unknown (not installed)"
+
+
 def one_line(exc: BaseException) -> str:
-    """The exception's message on one line (Hydra's search-path appendix dropped)."""
+    """The exception's message on one line (Hydra's search-path appendix and grammar-help
+    link dropped)."""
+    from hydra.errors import OverrideParseException
+
     text = str(exc).split("Config search path")[0]
+    if isinstance(exc, OverrideParseException):
+        return _parse_error(exc)
     text = " ".join(part.strip() for part in text.replace("\t", " ").splitlines() if part.strip())
     return text or type(exc).__name__
+
+
+def _parse_error(exc: BaseException, override: str | None = None) -> str:
+    if override is None:
+        override = str(exc).splitlines()[0].split(": ", 1)[-1]
+    hint = ""
+    if any(ord(c) > 127 for c in override):
+        key, _, value = override.partition("=")
+        hint = (
+            f": unquoted values may hold only ASCII characters; quote the value, e.g. "
+            f"{key}=\"'{value}'\""
+        )
+    elif " " in override.strip():
+        hint = ": quote a value with spaces, e.g. key=\"'a b'\""
+    return f"cannot parse the override {override!r}{hint}"
 
 
 def _resolve(target: str) -> Callable:
@@ -148,6 +341,19 @@ def split_overrides(args: Sequence[str]) -> tuple[list[str], list[str]]:
     return config, hydra_only
 
 
+def parse_args(args: Sequence[str]):
+    """Hydra's own argument parser, with a one-line error instead of a usage dump."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str):
+        raise UsageError(f"{message} (see cxsim <command> --help)")
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser.parse_args(list(args))
+
+
 def job_overrides(overrides: Sequence[str]) -> list[list[str]]:
     """The override lists of the jobs a ``--multirun`` would launch, for validation.
 
@@ -155,6 +361,7 @@ def job_overrides(overrides: Sequence[str]) -> list[list[str]]:
     linear in the number of values instead of the size of the product.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
 
     parsed = OverridesParser.create().parse_overrides(list(overrides))
     base, sweeps = [], []
@@ -162,7 +369,7 @@ def job_overrides(overrides: Sequence[str]) -> list[list[str]]:
         if o.is_sweep_override():
             try:
                 values = list(o.sweep_string_iterator())
-            except Exception:  # e.g. glob(): needs the config loader; Hydra checks it later
+            except HydraException:  # e.g. glob(): needs the config loader; Hydra checks it later
                 continue
             sweeps.append((len(base), o.get_key_element(), values))
         base.append(o.input_line)
@@ -190,15 +397,99 @@ def validate_config(overrides: Sequence[str]):
     return cfg
 
 
+# --------------------------------------------------------------------------------------------
+# Checks of the environment, before Hydra makes a directory
+# --------------------------------------------------------------------------------------------
+def output_dir(hydra_overrides: Sequence[str], multirun: bool) -> tuple[str, Path]:
+    """(key, directory) that the command will write to: the last ``hydra.run.dir`` (or
+    ``hydra.sweep.dir`` with ``-m``) override, else Hydra's default under the current
+    directory. Overrides Hydra cannot parse raise a one-line :class:`UsageError`."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    parser = OverridesParser.create()
+    found = None
+    for text in hydra_overrides:
+        try:
+            (o,) = parser.parse_overrides([text])
+        except OverrideParseException as exc:
+            raise UsageError(_parse_error(exc, text)) from None
+        if o.key_or_group == key:
+            value = o.value()
+            if not isinstance(value, str) or not value.strip():
+                raise UsageError(f"invalid {key}={value!r}: allowed a directory path")
+            found = value
+    if found is None or "${" in found:
+        return key, Path.cwd() / ("multirun" if multirun else "outputs")
+    return key, Path(found).expanduser()
+
+
+def check_output_dir(key: str, path: Path) -> None:
+    """The directory can be made and written: not an existing file, not under a file, not in a
+    read-only place. One-line :class:`UsageError` otherwise."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{key}={path} is an existing file, not a directory: choose a directory")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{key}={path} cannot be made: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{key}={path} cannot be written: {existing} is read-only or not yours; "
+            "choose a writable directory"
+        )
+
+
+def executor_address(overrides: Sequence[str]) -> str | None:
+    """The Dask scheduler address the command would use (None: no remote scheduler)."""
+    from sim.config import compose
+
+    node = compose(list(overrides)).get("executor") or {}
+    address = node.get("address") if hasattr(node, "get") else None
+    return address if isinstance(address, str) else None
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (one line, exit code 1) when no Dask scheduler answers at ``address``,
+    instead of the Dask client's own retries (a traceback after 36 s)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise UsageError(f"invalid executor.address={address!r}: allowed tcp://host:port")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise Unavailable(
+            f"no Dask scheduler answers at executor.address={address} ({reason}): start it "
+            "(dask scheduler) or drop executor.address to run on a local cluster"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
 def _errors() -> tuple[type[BaseException], ...]:
+    """Bad input (exit code 2)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from experiments.catalog import CatalogError
     from sim.params import ParamError
 
     return (
         ParamError,
         UsageError,
+        CatalogError,
         HydraException,
         OmegaConfBaseException,
         ValueError,
@@ -208,74 +499,166 @@ def _errors() -> tuple[type[BaseException], ...]:
 
 
 def _failures() -> tuple[type[BaseException], ...]:
-    """Runs that failed inside a batch (exit code 1: rerunning retries them)."""
+    """The command could not finish (exit code 1: rerunning resumes)."""
     from experiments.batch import RunsFailed
+    from experiments.lock import RunDirBusy
 
-    out: tuple[type[BaseException], ...] = (RunsFailed,)
+    out: tuple[type[BaseException], ...] = (RunsFailed, RunDirBusy, Unavailable)
     if "experiments.sensitivity" in sys.modules:
         out += (sys.modules["experiments.sensitivity"].SensitivityRunsFailed,)
     return out
 
 
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def os_error(exc: OSError) -> tuple[int, str]:
+    """(exit code, one line) for an operating-system error while a command works."""
+    where = exc.filename or ""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _NO_SPACE:
+        return 1, (
+            f"no space left writing {where or 'the outputs'}: free some space and rerun the same "
+            "command (finished runs are kept and are not run again)"
+        )
+    if exc.errno in _NOT_WRITABLE:
+        return 2, f"cannot write {where or 'the outputs'} ({what}): choose a writable hydra.run.dir"
+    if isinstance(exc, TimeoutError) or exc.errno is None:
+        return 1, f"{' '.join(str(exc).split()) or type(exc).__name__}: rerun the same command"
+    return 1, f"{what}{': ' + str(where) if where else ''}: rerun the same command"
+
+
+def _report(name: str, exc: BaseException) -> int:
+    """Print the one-line error of ``exc`` and return its exit code."""
+    if isinstance(exc, _failures()):
+        code, message = 1, one_line(exc)
+    elif isinstance(exc, _errors()):  # before OSError: Hydra's MissingConfigException is both
+        code, message = 2, one_line(exc)
+    else:
+        code, message = os_error(exc)
+    print(f"cxsim {name}: error: {message}", file=sys.stderr)
+    return code
+
+
+@contextlib.contextmanager
+def _full_errors():
+    """Let exceptions leave ``hydra.main`` (instead of Hydra printing a traceback and exiting
+    with 1) so that they are reported here in one line."""
+    old = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = old
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
 def _run_hydra(cmd: Command, args: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
-    from sim.config import CONFIG_DIR
+    from experiments.lock import run_dir_lock
+    from sim.config import CONFIG_SEARCH_PATH
 
     func = _resolve(cmd.target)
     status = {"code": 0}
 
     def task(cfg) -> None:
         import logging
-        from pathlib import Path
 
         logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-
+        out_dir = Path(HydraConfig.get().runtime.output_dir)
         try:
-            func(cfg, Path(HydraConfig.get().runtime.output_dir))
-        except _failures() as exc:
-            print(f"cxsim {cmd.name}: error: {one_line(exc)}", file=sys.stderr)
-            status["code"] = 1
-        except _errors() as exc:
-            print(f"cxsim {cmd.name}: error: {one_line(exc)}", file=sys.stderr)
-            status["code"] = 2
+            with run_dir_lock(out_dir, f"cxsim {cmd.name}"):
+                func(cfg, out_dir)
+        except (*_failures(), *_errors(), OSError) as exc:  # one job of a multirun fails alone
+            status["code"] = max(status["code"], _report(cmd.name, exc))
 
     task.__name__ = f"cxsim_{cmd.name}"
     argv = sys.argv
     sys.argv = [f"cxsim-{cmd.name}", *args]
     try:
-        hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")(task)()
+        with _full_errors():
+            hydra.main(config_path=CONFIG_SEARCH_PATH, config_name="config", version_base="1.3")(
+                task
+            )()
+    except (*_errors(), OSError) as exc:  # Hydra's own setup: the run directory, its logs
+        return _report(cmd.name, exc)
     finally:
         sys.argv = argv
     return status["code"]
 
 
+def _run_plain(cmd: Command, rest: list[str]) -> int:
+    """A plain command; ``report`` holds the lock of the directory it reads and writes."""
+    from experiments.lock import run_dir_lock
+
+    func = _resolve(cmd.target)
+    if cmd.name == "report":
+        target = next((a for a in rest if not a.startswith("-")), None)
+        if target is not None and Path(target).is_dir():
+            with run_dir_lock(target, "cxsim report"):
+                return int(func(rest) or 0)
+    return int(func(rest) or 0)
+
+
+def _help(name: str) -> int:
+    print(HELP.get(name) or f"usage: cxsim {name} ...\n\n{COMMANDS[name].help}\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     listing = "\n".join(f"  {c.name:<12} {c.help}" for c in COMMANDS.values())
-    if not args or args[0] in ("-h", "--help", "help"):
+    if not args or args[0] in ("-h", "--help"):
         print(USAGE.format(commands=listing))
         return 0
+    if args[0] in ("-V", "--version", "version"):
+        print(f"cxsim {version()}")
+        return 0
+    if args[0] == "help":
+        if len(args) == 1:
+            print(USAGE.format(commands=listing))
+            return 0
+        args = [args[1], "--help"]
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
         print(
-            f"cxsim: error: unknown command {name!r}; allowed: {', '.join(COMMANDS)}",
+            f"cxsim: error: unknown command {name!r}; allowed: {', '.join(COMMANDS)} "
+            "(cxsim --help)",
             file=sys.stderr,
         )
         return 2
     cmd = COMMANDS[name]
+    if any(a in ("-h", "--help") for a in rest):
+        return _help(name)
+    bad = next((a for a in rest if any(ord(c) < 32 or ord(c) == 127 for c in a)), None)
+    if bad is not None:  # a newline or carriage return would also break the one-line error
+        print(f"cxsim {name}: error: invalid argument {bad!r}: control characters are not "
+              "allowed", file=sys.stderr)
+        return 2
     try:
         if not cmd.hydra:
-            return int(_resolve(cmd.target)(rest) or 0)
-        config_overrides, hydra_only = split_overrides(rest)
+            return _run_plain(cmd, rest)
+        ns = parse_args(rest)
+        config_overrides, hydra_overrides = split_overrides(ns.overrides)
         check = _resolve(cmd.validate) if cmd.validate else validate_config
-        multirun = any(a in ("-m", "--multirun") for a in hydra_only)
-        for job in job_overrides(config_overrides) if multirun else [config_overrides]:
+        for job in job_overrides(config_overrides) if ns.multirun else [config_overrides]:
             check(job)
-    except _errors() as exc:
-        print(f"cxsim {name}: error: {one_line(exc)}", file=sys.stderr)
-        return 2
+        if ns.cfg is None and ns.info is None and not ns.hydra_help:
+            check_output_dir(*output_dir(hydra_overrides, ns.multirun))
+            if cmd.name != "run":
+                address = executor_address(config_overrides)
+                if address:
+                    check_scheduler(address)
+    except (*_failures(), *_errors(), OSError) as exc:
+        return _report(name, exc)
     return _run_hydra(cmd, rest)
 
 

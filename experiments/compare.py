@@ -14,7 +14,8 @@ Writes to the run directory (atomically, after every run has finished):
 - ``comparison.csv``: one row per KPI x scenario: ``scenario, kpi, unit, n, mean, sd, ci_low,
   ci_high, n_diff, diff, diff_ci_low, diff_ci_high, distinguishable``. ``diff`` is the mean
   paired difference from the first scenario listed (the reference), with its Student-t 95%
-  interval over replicates; ``distinguishable`` is true when that interval excludes 0. NaN
+  interval over replicates (intervals are confined to the values the KPI can take, e.g.
+  [0, 1] for a rate: :mod:`analysis.stats`); ``distinguishable`` is true when that interval excludes 0. NaN
   values (a summary KPI such as ``recovery_time`` that is undefined in a run) are skipped:
   ``n`` and ``n_diff`` count the values used.
 - ``comparison.md``: the same as a Markdown table, and one line per KPI saying which
@@ -45,7 +46,6 @@ from experiments.batch import (
     plain,
     replicate_seeds,
     run_key,
-    t_interval,
     task_overrides,
 )
 from sim.params import ParamError, Params
@@ -103,7 +103,7 @@ def check_scenarios(value: Any) -> tuple[str, ...]:
 
 def plan_compare(overrides: Sequence[str]) -> ComparePlan:
     """Compose and validate everything the comparison needs (raises one-line errors)."""
-    from sim.config import compose, params_from_cfg, run_settings
+    from sim.config import check_shocks_in_run, compose, params_from_cfg, run_settings
 
     overrides = list(overrides)
     for o in overrides:
@@ -122,6 +122,8 @@ def plan_compare(overrides: Sequence[str]) -> ComparePlan:
     kpis = check_kpis(plain(output.get("kpis")))
     executor = executor_config(cfg)
     params = {s: params_from_cfg(compose([*overrides, f"scenario={s}"])) for s in scenarios}
+    for p in params.values():
+        check_shocks_in_run(p.shocks, steps)  # a scenario's shock must happen within the run
     return ComparePlan(
         scenarios=scenarios,
         params=params,
@@ -210,7 +212,9 @@ def collect(runs: list[tuple], store, columns: Sequence[str]) -> pd.DataFrame:
 def comparison_table(
     runs: pd.DataFrame, scenarios: Sequence[str], kpis: Sequence[str]
 ) -> pd.DataFrame:
-    """One row per KPI x scenario: means, intervals and paired differences from scenarios[0]."""
+    """One row per KPI x scenario: means, intervals and paired differences from scenarios[0].
+    Intervals stay within the values the KPI can take (see :mod:`analysis.stats`)."""
+    from analysis.stats import kpi_bounds, mean_ci, paired_difference
     from sim.kpis import BY_NAME
 
     ref = scenarios[0]
@@ -220,12 +224,14 @@ def comparison_table(
         base = wide[ref][k]
         for s in scenarios:
             x = wide[s][k]
-            n, mean, sd, lo, hi = t_interval(x)
+            ci = mean_ci(x, bounds=kpi_bounds(k))
+            n, mean, sd, lo, hi = ci.n, ci.mean, ci.sd, ci.low, ci.high
             if s == ref:
                 nd = int(base.notna().sum())
                 d = dlo = dhi = 0.0 if nd else math.nan
             else:
-                nd, d, _, dlo, dhi = t_interval((x - base).to_numpy())
+                diff = paired_difference(x.to_numpy(), base.to_numpy(), bounds=kpi_bounds(k))
+                nd, d, dlo, dhi = diff.n, diff.mean, diff.low, diff.high
             rows.append(
                 {
                     "scenario": s,
@@ -307,7 +313,8 @@ def markdown(plan: ComparePlan, table: pd.DataFrame) -> str:
         f"{len(plan.scenarios)} scenarios x {plan.replicates} replicates, {n:,} customers x "
         f"{plan.steps} weeks, root seed {plan.seed}. {window_text(plan)} Common random numbers: replicate i uses the "
         f"same seed in every scenario. `diff` is the paired difference from **{ref}** "
-        "(scenario - reference) with a Student-t 95% interval over replicates; "
+        "(scenario - reference) with a Student-t 95% interval over replicates, confined to "
+        "the values the KPI can take (a rate stays in [0, 1], a latency >= 0); "
         "NaN values are skipped (`n`).",
         "",
         "| KPI | unit | scenario | n | mean [95% CI] | diff vs "

@@ -16,7 +16,8 @@ Writes to the run directory:
 - ``sweep.csv``: one row per grid point x replicate: ``point, replicate, seed, key``, the swept
   values (one column per grid key) and every KPI.
 - ``sweep_summary.csv``: one row per grid point x KPI: ``point``, the swept values, ``kpi, n,
-  mean, sd, ci_low, ci_high`` (Student-t 95% interval over replicates; NaNs skipped).
+  mean, sd, ci_low, ci_high`` (Student-t 95% interval over replicates, confined to the values
+  the KPI can take; NaNs skipped).
 
 ``sweep.timeseries=true`` also keeps each run's weekly series in the store.
 """
@@ -259,8 +260,9 @@ def _cell(v: Any) -> Any:
 
 
 def summary_table(runs: pd.DataFrame, names: Sequence[str], kpis: Sequence[str]) -> pd.DataFrame:
-    """Mean, sd and Student-t 95% interval of every KPI per grid point (NaNs skipped)."""
-    from scipy import stats
+    """Mean, sd and Student-t 95% interval of every KPI per grid point (NaNs skipped), the
+    interval confined to the values the KPI can take (:func:`analysis.stats.t_bounds`)."""
+    from analysis.stats import kpi_bounds, t_bounds
 
     firsts = runs.groupby("point", sort=True)[list(names)].first()
     g = runs.groupby("point", sort=True)[list(kpis)]
@@ -268,16 +270,14 @@ def summary_table(runs: pd.DataFrame, names: Sequence[str], kpis: Sequence[str])
     parts = []
     for k in kpis:
         n = count[k].to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = stats.t.ppf(0.975, np.where(n >= 2, n - 1, np.nan))
-            half = t * sd[k].to_numpy() / np.sqrt(n)
+        lo, hi = t_bounds(mean[k].to_numpy(), sd[k].to_numpy(), n, 0.95, kpi_bounds(k))
         part = firsts.copy()
         part["kpi"] = k
         part["n"] = n
         part["mean"] = mean[k].to_numpy()
         part["sd"] = sd[k].to_numpy()
-        part["ci_low"] = part["mean"] - half
-        part["ci_high"] = part["mean"] + half
+        part["ci_low"] = lo
+        part["ci_high"] = hi
         parts.append(part.reset_index())
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["point"], kind="stable", ignore_index=True)

@@ -9,12 +9,17 @@ out-of-range values with a one-line :class:`ParamError`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from sim.params import ParamError, Params, from_dict, validate
+from sim.params import ParamError, Params, ShockParams, from_dict, validate
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+# The configuration tree is the package ``configs`` (shipped in the wheel): Hydra finds it
+# through its package search path, so commands work from any directory once installed.
+CONFIG_MODULE = "configs"
+CONFIG_SEARCH_PATH = f"pkg://{CONFIG_MODULE}"
+CONFIG_DIR = Path(import_module(CONFIG_MODULE).__file__).resolve().parent
 MODEL_SECTIONS = ("population", "customer", "journey", "firm", "market", "mechanism", "shocks", "shock_effects", "evaluation")
 RUN_KEYS = ("seed", "steps")
 # top-level keys that belong to the experiment layer, not the model
@@ -59,18 +64,45 @@ def run_settings(cfg: Mapping[str, Any]) -> tuple[int, int]:
         raise ParamError(
             "evaluation.burn_in", burn_in, f"fewer weeks than steps={steps} (set evaluation.burn_in lower or run longer)"
         )
+    check_shocks_in_run(cfg.get("shocks"), steps)
     return seed, steps
+
+
+def check_shocks_in_run(shocks: Any, steps: int) -> None:
+    """A scheduled shock must start within the run (weeks 1..steps), or it silently never
+    happens and every shock KPI reads as if the firm had coped perfectly."""
+    from omegaconf import Container, OmegaConf
+
+    if isinstance(shocks, Container):
+        shocks = OmegaConf.to_container(shocks, resolve=True)
+    if isinstance(shocks, Mapping):
+        items = shocks.items()
+    elif isinstance(shocks, list | tuple):
+        items = enumerate(shocks)
+    else:
+        return  # none, or a bad type that the parameter validation reports
+    for name, spec in items:
+        if isinstance(spec, ShockParams):
+            spec = {f: getattr(spec, f) for f in ("name", "start", "random_rate")}
+        if not isinstance(spec, Mapping) or spec.get("random_rate"):
+            continue  # removed items and unscheduled (random) shocks
+        start = spec.get("start", ShockParams().start)
+        if isinstance(start, int | float) and not isinstance(start, bool) and not 1 <= start <= steps:
+            raise ParamError(
+                f"shocks.{spec.get('name', name)}.start", start,
+                f"a week in [1, steps={steps}], or the shock never happens: raise steps or move the shock",
+            )
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config", return_hydra_config: bool = False):
     """Compose the project's configuration with Hydra overrides (no working-directory change)."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     if GlobalHydra.instance().is_initialized():
         return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
         return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 

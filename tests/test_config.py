@@ -76,3 +76,28 @@ def test_with_updates_rounds_integers_and_validates():
 def test_every_parameter_is_documented():
     for key, _allowed, doc in describe():
         assert doc, f"{key} has no doc"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["scenario=outage", "steps=20", "evaluation.burn_in=4"], "shocks.outage.start"),
+        (["scenario=outage", "shocks.outage.start=0"], "shocks.outage.start"),
+        (["scenario=viral_post", "steps=10", "evaluation.burn_in=4"], "shocks.viral_post.start"),
+    ],
+)
+def test_shock_outside_the_run_is_an_error(overrides, key):
+    """A scheduled shock that never starts would report +0 on every shock KPI, silently."""
+    from sim.config import compose, run_settings
+    from sim.params import ParamError
+
+    with pytest.raises(ParamError) as info:
+        run_settings(compose(overrides))
+    assert info.value.key == key and "steps=" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_shock_inside_the_run_and_random_shocks_pass():
+    from sim.config import compose, run_settings
+
+    assert run_settings(compose(["scenario=outage", "steps=60"]))[1] == 60
+    assert run_settings(compose(["scenario=outage_risk", "steps=5", "evaluation.burn_in=1"]))[1] == 5
