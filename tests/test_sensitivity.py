@@ -1,4 +1,4 @@
-"""Global sensitivity layer (experiments/sensitivity.py): SALib designs and analyses checked on
+"""Global sensitivity layer (experiments/sensitivity/): SALib designs and analyses checked on
 analytical functions with known indices, through exactly the path a model study takes
 (declaration → sample → tasks → run_tasks + run store → replicate means → analysis → files).
 
@@ -21,14 +21,14 @@ import pytest
 from experiments.executor import ExecutorConfig
 from experiments.sensitivity import (
     SensitivityRunsFailed,
-    _pawn_stats,
-    _seed,
     load_problem,
     problem_from_cfg,
     run_sensitivity,
     salib_problem,
     sample_design,
 )
+from experiments.sensitivity.analyse import pawn_stats
+from experiments.sensitivity.design import spawn_seed
 from experiments.store import RunStore
 from tests import _analytic as A
 from tests._kill_helpers import kill_group, stored_runs, wait_until
@@ -66,8 +66,8 @@ def with_dummy(decl):
 def test_seed_helper_equals_the_spawn_chain():
     for root in (0, 12345, 2**40 + 7):
         chain = np.random.SeedSequence(root).spawn(3)[2].spawn(2)[1].spawn(50)[17].spawn(4)[3]
-        assert _seed(root, 2, 1, 17, 3) == int(chain.generate_state(1)[0])
-        assert _seed(root, 3, 1) == int(
+        assert spawn_seed(root, 2, 1, 17, 3) == int(chain.generate_state(1)[0])
+        assert spawn_seed(root, 3, 1) == int(
             np.random.SeedSequence(root).spawn(4)[3].spawn(5)[1].generate_state(1)[0]
         )
 
@@ -423,7 +423,7 @@ def test_pawn_statistic_matches_salib(S, ties):
         y = np.round(y)
     problem = {"num_vars": 4, "names": ["x1", "x2", "x3", "x4"], "bounds": [[-np.pi, np.pi]] * 4}
     ref = pawn.analyze(problem, X, y, S=S)
-    ours = _pawn_stats(X, y, S)
+    ours = pawn_stats(X, y, S)
     for j, key in enumerate(("minimum", "mean", "median", "maximum", "CV", "stdev")):
         np.testing.assert_allclose(ours[:, j], ref[key], rtol=1e-12, err_msg=key)
 
