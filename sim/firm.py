@@ -79,8 +79,6 @@ class Firm(mesa.Agent):
         self.ledger = dict.fromkeys(LEDGER, 0.0)
         self.cumulative_profit = 0.0
         self.customers = 0
-        self.acquisitions = 0
-        self.churned = 0
 
     def effective_quality(self) -> np.ndarray:
         """True quality met by customers this week (asset + material/human support), (T, C)."""
