@@ -423,7 +423,6 @@ class NaiveModel(mesa.Model):
         mechanism.stage3_collect(
             f,
             step=t,
-            shoppers=np.ones(n, bool),
             ltr=np.array(col[0], float),
             satisfaction=np.array(col[1], float),
             perceived=np.array(col[2], float).reshape(n, N_TOUCHPOINTS),
@@ -431,7 +430,6 @@ class NaiveModel(mesa.Model):
             segment=np.array(col[4], int),
             n_segments=len(self.segments),
             segment_sizes=seg_sizes,
-            u_survey=np.zeros(n),
             u_respond=np.array(col[5], float),
             z_answer=np.array(col[6], float),
             z_rating=np.array(col[7], float).reshape(n, N_TOUCHPOINTS),

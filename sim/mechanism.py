@@ -57,7 +57,6 @@ def stage3_collect(
     firm: Firm,
     *,
     step: int,
-    shoppers: np.ndarray,
     ltr: np.ndarray,
     satisfaction: np.ndarray,
     perceived: np.ndarray,
@@ -65,7 +64,6 @@ def stage3_collect(
     segment: np.ndarray,
     n_segments: int,
     segment_sizes: np.ndarray,
-    u_survey: np.ndarray,
     u_respond: np.ndarray,
     z_answer: np.ndarray,
     z_rating: np.ndarray,
@@ -79,12 +77,13 @@ def stage3_collect(
 ) -> None:
     """Surveys, complaints, social listening and analytics for one firm; then detection.
 
-    ``shoppers`` masks this firm's journeys of the week. Surveyed journeys (``survey_rate``)
-    answer with probability ``response_rate·(1 + bias·(s − 0.5))``; answers carry noise.
+    The arrays hold this firm's surveyed journeys of the week alone (the caller applies
+    ``survey_rate``); each answers with probability ``response_rate·(1 + bias·(s − 0.5))``;
+    answers carry noise.
     """
     m = firm.measurement
     respond_p = m.response_rate * (1.0 + m.nonresponse_bias * (satisfaction - 0.5))
-    resp = shoppers & (u_survey < mech.survey_rate) & (u_respond < respond_p)
+    resp = u_respond < respond_p
     idx = np.flatnonzero(resp)
     n = idx.size
     answer = np.clip(np.rint(ltr[idx] + m.answer_noise * z_answer[idx]), 0, 10)

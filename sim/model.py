@@ -452,9 +452,9 @@ class CXModel(mesa.Model):
             asked = mine & surveyed
             who = rows[asked]
             mechanism.stage3_collect(
-                f, step=t, shoppers=np.ones(who.size, dtype=bool), ltr=st.ltr[who], satisfaction=st.satisfaction[who],
+                f, step=t, ltr=st.ltr[who], satisfaction=st.satisfaction[who],
                 perceived=np.take(st.perceived, who, axis=0), channels=channels[asked], segment=st.segment[who],
-                n_segments=self.n_segments, segment_sizes=seg_sizes, u_survey=u_survey[who], u_respond=u_respond[who],
+                n_segments=self.n_segments, segment_sizes=seg_sizes, u_respond=u_respond[who],
                 z_answer=z_answer[who], z_rating=np.take(z_rating, who, axis=0), u_attr=np.take(u_attr, who, axis=0),
                 complaints=int(complaints[f.k]), warnings_posted=float(w["wom_neg"][f.k]),
                 digital_failures=dig_fail, journeys_by_channel=traffic, mech=mech,
