@@ -15,7 +15,7 @@ import numpy as np
 from sim import support
 from sim.journey import N_CHANNELS, N_TOUCHPOINTS
 from sim.params import FirmParams, Params
-from sim.rng import stream_key
+from sim.rng import member_stream
 
 LEDGER = ("revenue", "cogs", "cx_spend", "marketing", "support_cost", "profit", "units")
 
@@ -51,7 +51,7 @@ class Firm(mesa.Agent):
         # --- beliefs and measurement (stages 1-3, 5) ---------------------------------------
         self.knowledge = np.full(n_segments, 0.5)  # stage 1: knowledge of each segment's needs
         # a weak method rates some cells systematically too high or too low (stage 2 accuracy)
-        z = np.random.Generator(np.random.PCG64(np.random.SeedSequence(model.seed, spawn_key=(stream_key("journey_map"), k))))
+        z = member_stream(model.seed, "journey_map", k)
         self.map_bias = self.measurement.map_bias * z.standard_normal((N_TOUCHPOINTS, N_CHANNELS))
         self.estimate = np.full((N_TOUCHPOINTS, N_CHANNELS), float(self.quality.mean()))  # stage 2
         self.evidence = np.zeros((N_TOUCHPOINTS, N_CHANNELS))

@@ -35,6 +35,20 @@ def stream_key(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
+# per-member streams: one generator per firm (or other member) of a named process, drawn
+# once when the member is created rather than every week
+MEMBER_STREAMS = ("journey_map",)
+
+
+def member_stream(seed: int, name: str, member: int) -> np.random.Generator:
+    """The generator of member ``member`` (e.g. a firm's index) of the named process ``name``
+    (one of :data:`MEMBER_STREAMS`), derived from the run's seed, the stable name and the index."""
+    if name not in MEMBER_STREAMS:
+        raise KeyError(f"unknown member stream {name!r}; known: {', '.join(MEMBER_STREAMS)}")
+    ss = np.random.SeedSequence(int(seed), spawn_key=(stream_key(name), int(member)))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
 class Streams:
     """One numpy Generator per named process, all derived from one seed."""
 
