@@ -330,6 +330,7 @@ class NaiveCustomer(mesa.Agent):
                     r.gauss(0, 1),
                     [r.gauss(0, 1) for _ in range(N_TOUCHPOINTS)],
                     [r.random() for _ in range(N_TOUCHPOINTS)],
+                    [r.randrange(1, N_CHANNELS) for _ in range(N_TOUCHPOINTS)],
                 )
             )
         for ch, fail in zip(journey["channels"], journey["failed"], strict=True):
@@ -419,7 +420,7 @@ class NaiveModel(mesa.Model):
         )
         rows = f.answers
         n = len(rows)
-        col = list(zip(*rows, strict=True)) if rows else [[]] * 9
+        col = list(zip(*rows, strict=True)) if rows else [[]] * 10
         mechanism.stage3_collect(
             f,
             step=t,
@@ -434,6 +435,7 @@ class NaiveModel(mesa.Model):
             z_answer=np.array(col[6], float),
             z_rating=np.array(col[7], float).reshape(n, N_TOUCHPOINTS),
             u_attr=np.array(col[8], float).reshape(n, N_TOUCHPOINTS),
+            attr_shift=np.array(col[9], int).reshape(n, N_TOUCHPOINTS),
             complaints=w["complaints"],
             warnings_posted=float(w["wom_neg"]),
             digital_failures=np.array(w["failures"], float),

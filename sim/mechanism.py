@@ -68,6 +68,7 @@ def stage3_collect(
     z_answer: np.ndarray,
     z_rating: np.ndarray,
     u_attr: np.ndarray,
+    attr_shift: np.ndarray,
     complaints: int,
     warnings_posted: float,
     digital_failures: np.ndarray,
@@ -104,10 +105,10 @@ def stage3_collect(
     # stage 2: touchpoint ratings, attributed to the right cell with probability `attribution`
     tp = np.broadcast_to(np.arange(N_TOUCHPOINTS), (n, N_TOUCHPOINTS))
     ch = channels[idx].astype(np.int64)
-    ua = u_attr[idx]  # (n, T): misattributed ratings go to another channel of the same touchpoint
-    wrong = ua >= m.attribution
-    shift = 1 + (ua * 97).astype(np.int64) % (N_CHANNELS - 1)
-    ch = np.where(wrong, (ch + shift) % N_CHANNELS, ch)
+    # (n, T): a rating is misattributed when u_attr >= attribution; it then goes to another
+    # channel of the same touchpoint, attr_shift (1..N_CHANNELS-1) channels further on
+    wrong = u_attr[idx] >= m.attribution
+    ch = np.where(wrong, (ch + attr_shift[idx]) % N_CHANNELS, ch)
     cell = (tp * N_CHANNELS + ch).ravel()
     rating = (perceived[idx] + 0.05 * m.answer_noise * z_rating[idx]).ravel() + firm.map_bias.ravel()[cell]
     size = N_TOUCHPOINTS * N_CHANNELS

@@ -434,6 +434,8 @@ class CXModel(mesa.Model):
         u_survey, u_respond, u_attr = r.random(n), r.random(n), r.random((n, N_TOUCHPOINTS))
         z_answer = r.standard_normal(n)
         z_rating = r.standard_normal((n, N_TOUCHPOINTS))
+        # which other channel a misattributed rating lands on (whether it is misattributed: u_attr)
+        attr_shift = self.streams.attribution.integers(1, N_CHANNELS, size=(n, N_TOUCHPOINTS), dtype=np.int8)
         u_response = self.streams.response.random(n, dtype=np.float32)
         rows, dealer = w["rows"], w["j_dealer"]
         channels, failed = w["j_channels"], w["j_failed"]
@@ -456,6 +458,7 @@ class CXModel(mesa.Model):
                 perceived=np.take(st.perceived, who, axis=0), channels=channels[asked], segment=st.segment[who],
                 n_segments=self.n_segments, segment_sizes=seg_sizes, u_respond=u_respond[who],
                 z_answer=z_answer[who], z_rating=np.take(z_rating, who, axis=0), u_attr=np.take(u_attr, who, axis=0),
+                attr_shift=np.take(attr_shift, who, axis=0),
                 complaints=int(complaints[f.k]), warnings_posted=float(w["wom_neg"][f.k]),
                 digital_failures=dig_fail, journeys_by_channel=traffic, mech=mech,
                 csat_threshold=self.params.customer.csat_threshold,

@@ -27,6 +27,7 @@ STREAMS = (
     "survey",
     "shock",
     "response",
+    "attribution",
 )
 
 
