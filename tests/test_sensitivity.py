@@ -156,10 +156,7 @@ def test_hydra_composes_the_group():
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        try:
-            cfg = compose("config", overrides=["+sensitivity=smoke", "sensitivity.n=16"])
-        except Exception:  # config.yaml may list the group in its defaults already
-            cfg = compose("config", overrides=["sensitivity=smoke", "sensitivity.n=16"])
+        cfg = compose("config", overrides=["sensitivity=smoke", "sensitivity.n=16"])
     decl = problem_from_cfg(cfg)  # the whole configuration: its sensitivity node is used
     assert decl == dataclasses.replace(load_problem(CONFIGS / "smoke.yaml"), n=16)
     assert problem_from_cfg(cfg.sensitivity) == decl
@@ -233,6 +230,7 @@ def ishigami_sobol(tmp_path_factory):
     return run(decl, A.ishigami, out)
 
 
+@pytest.mark.xdist_group("sensitivity_ishigami_sobol")  # shares the module fixture ishigami_sobol
 def test_ishigami_sobol_indices_within_their_intervals(ishigami_sobol):
     """Every estimate is within its own 95% interval of the exact value (no widening; with a
     fixed seed this is deterministic, and bootstrap intervals of scrambled-Sobol' estimates
@@ -251,6 +249,7 @@ def test_ishigami_sobol_indices_within_their_intervals(ishigami_sobol):
     assert (ishigami_sobol.indices["n"] == 1024).all()
 
 
+@pytest.mark.xdist_group("sensitivity_ishigami_sobol")  # shares the module fixture ishigami_sobol
 def test_ishigami_convergence_and_ranking(ishigami_sobol):
     conv = ishigami_sobol.convergence
     assert sorted(conv["n"].unique()) == [256, 512, 1024]
@@ -271,6 +270,7 @@ def test_ishigami_convergence_and_ranking(ishigami_sobol):
     assert "y: x1 (ST 0.5" in s and "> x2 (ST 0.4" in s and "> x3 (ST 0.2" in s
 
 
+@pytest.mark.xdist_group("sensitivity_ishigami_sobol")  # shares the module fixture ishigami_sobol
 def test_files_written(ishigami_sobol):
     out = ishigami_sobol.out_dir
     for name in (
