@@ -4,7 +4,7 @@ A firm owns the *true* quality of every touchpoint × channel (an asset that imp
 raise and neglect erodes), its own *estimate* of that quality (the journey map it builds from
 its data), what it has measured (NPS, CSAT, complaints, social listening) and its ledger.
 The rules that change these live in ``sim.mechanism`` (the seven stages) and
-``sim.economics``; this module only holds the state and the derived support effects.
+``sim.model.CXModel._phase_economics``; this module only holds the state and the derived support effects.
 """
 
 from __future__ import annotations
