@@ -152,18 +152,6 @@ def t_interval(
     return n, mean, sd, mean - half, mean + half
 
 
-def fmt(v: float, digits: int = 3) -> str:
-    """A number for tables: thousands separators, NaN as an en dash."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 100:
-        return f"{v:.1f}"
-    return f"{v:.{digits}g}" if a < 1 else f"{v:.2f}"
-
-
 # --------------------------------------------------------------------------------------------
 # `cxsim sensitivity`: the Hydra glue around experiments.sensitivity
 # --------------------------------------------------------------------------------------------
