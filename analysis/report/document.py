@@ -154,7 +154,8 @@ def _cell(v: Any) -> str:
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
     if isinstance(v, float | np.floating):
-        return f"{float(v):.4g}" if abs(float(v)) < 1e4 else fmt(float(v), 4)
+        v = float(v)
+        return f"{v:.4g}" if abs(v) < 1e4 else fmt(v, 4)  # fmt: NaN and infinities as n/a
     if isinstance(v, int | np.integer):
         return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
     return "" if v is None else str(v)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from experiments.numbers import MISSING
 from experiments.sensitivity.analyse import MAIN_INDEX, Notes
 from experiments.sensitivity.design import Design
 from experiments.sensitivity.problem import QMC_METHODS, SensitivityProblem
@@ -22,8 +23,9 @@ def short_labels(names: Sequence[str]) -> dict[str, str]:
 
 
 def _fmt(v: float, method: str) -> str:
+    """An index value: two decimals for the shares of variance, else 3 significant digits."""
     if not math.isfinite(v):
-        return "nan"
+        return MISSING
     if method in ("sobol", "efast", "pawn"):
         return f"{v:.2f}"
     return f"{v:.3g}"
