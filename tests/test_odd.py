@@ -34,14 +34,20 @@ def test_odd_names_many_functions():
     assert len(NAMES) >= 40
 
 
-def test_every_named_function_exists():
-    missing = []
-    for name in NAMES:
+def missing(names) -> list[str]:
+    """The dotted names that do not resolve to a module, class or function."""
+    out = []
+    for name in names:
         try:
             resolve(name)
         except (AttributeError, ModuleNotFoundError):
-            missing.append(name)
-    assert not missing, f"ODD.md names functions that do not exist: {missing}"
+            out.append(name)
+    return out
+
+
+def test_every_named_function_exists():
+    gone = missing(NAMES)
+    assert not gone, f"ODD.md names functions that do not exist: {gone}"
 
 
 def test_schedule_matches_step():
@@ -61,13 +67,8 @@ def test_all_seven_odd_elements_present():
 def test_conceptual_model_points_to_existing_code_and_files():
     names = sorted(set(re.findall(DOTTED, CONCEPT)))
     assert len(names) >= 30
-    missing = []
-    for name in names:
-        try:
-            resolve(name)
-        except (AttributeError, ModuleNotFoundError):
-            missing.append(name)
-    assert not missing, f"docs/conceptual-model.md names code that does not exist: {missing}"
+    gone = missing(names)
+    assert not gone, f"docs/conceptual-model.md names code that does not exist: {gone}"
     paths = set(re.findall(r"`((?:configs|experiments|sim|docs)/[\w./-]*)`", CONCEPT))
     assert paths and not [p for p in paths if not (ROOT / p).exists()]
 
