@@ -25,7 +25,7 @@ import pandas as pd
 from sim.model import CXModel
 from sim.params import Params
 from sim.run import timeseries as kpi_timeseries
-from sim.state import CUSTOMER, LAPSED, PROSPECT, STATE
+from sim.state import CUSTOMER, LAPSED, PROSPECT
 
 __all__ = ["STATE_COMPONENTS", "Snapshots", "collect"]
 
@@ -89,7 +89,6 @@ def collect(
         raise ValueError(f"invalid quantiles={quantiles!r}: allowed numbers in [0, 1]")
     model = CXModel(params or Params(), rng=seed, customer_agents=False)
     names = tuple(f.name for f in model.firms)
-    k = len(names)
     variables = [(v, c) for c, vs in STATE_COMPONENTS.items() for v in vs]
     state_rows: list[dict] = []
     flow_rows: list[dict] = []
@@ -98,43 +97,13 @@ def collect(
         before = st.status.copy()
         model.step()
         step = len(model.history)
-        w = model._week
         sel = (
             (st.status == CUSTOMER) & (st.firm == 0)
             if population == "focal"
             else np.ones(st.n, bool)
         )
-        for var, comp in variables:
-            x = getattr(st, var)[sel].astype(float)
-            row = {"step": step, "variable": var, "component": comp, "n": int(x.size)}
-            if x.size:
-                row["mean"] = float(x.mean())
-                row.update(zip(map(_qname, qs), np.quantile(x, qs).tolist(), strict=True))
-            else:
-                row["mean"] = np.nan
-                row.update(dict.fromkeys(map(_qname, qs), np.nan))
-            state_rows.append(row)
-        cust = st.status == CUSTOMER
-        counts = np.bincount(st.firm[cust], minlength=k)
-        new = w["new"]
-        lost_from, switch_to = w["lost_from"], w["switch_to"]
-        row = {
-            "step": step,
-            "prospects": int((st.status == PROSPECT).sum()),
-            "lapsed": int((st.status == LAPSED).sum()),
-            **{f"customers_{n}": int(c) for n, c in zip(names, counts, strict=True)},
-            "acquired_prospects": int((new & (before == PROSPECT)).sum()),
-            "won_back": int((new & (before == LAPSED)).sum()),
-            "lapsed_out": int(((lost_from >= 0) & (switch_to < 0)).sum()),
-            "switched": int((switch_to >= 0).sum()),
-        }
-        for a in range(k):
-            for b in range(k):
-                if a != b:
-                    row[f"switch_{names[a]}_to_{names[b]}"] = int(
-                        ((lost_from == a) & (switch_to == b)).sum()
-                    )
-        flow_rows.append(row)
+        state_rows += _state_rows(st, sel, step, variables, qs)
+        flow_rows.append(_flow_row(st, model._week, before, step, names))
     shocks = [
         {
             "kind": e.kind,
@@ -158,7 +127,43 @@ def collect(
     )
 
 
-def state_range(variable: str) -> tuple[float, float]:
-    """Declared (low, high) range of a state variable (for axis limits)."""
-    v = STATE[variable]
-    return float(v.low), float(v.high)
+def _state_rows(st, sel: np.ndarray, step: int, variables, qs: tuple[float, ...]) -> list[dict]:
+    """One row per state variable: mean and quantiles over the selected customers."""
+    rows = []
+    for var, comp in variables:
+        x = getattr(st, var)[sel].astype(float)
+        row = {"step": step, "variable": var, "component": comp, "n": int(x.size)}
+        if x.size:
+            row["mean"] = float(x.mean())
+            row.update(zip(map(_qname, qs), np.quantile(x, qs).tolist(), strict=True))
+        else:
+            row["mean"] = np.nan
+            row.update(dict.fromkeys(map(_qname, qs), np.nan))
+        rows.append(row)
+    return rows
+
+
+def _flow_row(st, w: dict, before: np.ndarray, step: int, names: tuple[str, ...]) -> dict:
+    """Customers by status after the week and the flows between statuses and firms in it."""
+    k = len(names)
+    cust = st.status == CUSTOMER
+    counts = np.bincount(st.firm[cust], minlength=k)
+    new = w["new"]
+    lost_from, switch_to = w["lost_from"], w["switch_to"]
+    row = {
+        "step": step,
+        "prospects": int((st.status == PROSPECT).sum()),
+        "lapsed": int((st.status == LAPSED).sum()),
+        **{f"customers_{n}": int(c) for n, c in zip(names, counts, strict=True)},
+        "acquired_prospects": int((new & (before == PROSPECT)).sum()),
+        "won_back": int((new & (before == LAPSED)).sum()),
+        "lapsed_out": int(((lost_from >= 0) & (switch_to < 0)).sum()),
+        "switched": int((switch_to >= 0).sum()),
+    }
+    for a in range(k):
+        for b in range(k):
+            if a != b:
+                row[f"switch_{names[a]}_to_{names[b]}"] = int(
+                    ((lost_from == a) & (switch_to == b)).sum()
+                )
+    return row

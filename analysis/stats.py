@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from experiments.numbers import fmt  # the project's one number formatter (prose style)
+
 __all__ = [
     "KPI_BOUNDS",
     "Interval",
@@ -210,14 +212,3 @@ def replicate_band(
             "n": n.to_numpy(),
         }
     )
-
-
-def fmt(value: float, digits: int = 3) -> str:
-    """A number for prose: ``digits`` significant digits, thousands separators, NaN as 'n/a'."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if value == 0:
-        return "0"
-    mag = math.floor(math.log10(abs(value)))
-    decimals = max(0, digits - 1 - mag)
-    return f"{value:,.{decimals}f}"

@@ -201,6 +201,7 @@ class NaiveCustomer(mesa.Agent):
         self.purchases += 1
         firm.week["revenue"] += units * firm.price
         firm.week["units"] += units
+        firm.week["buyers_by_segment"][self.segment] += 1  # the CRM logs the purchase (stage 1)
         if seeker:  # acquisition
             self.status, self.firm, self.tenure = CUSTOMER, firm.k, 0
             self.loyalty = self.satisfaction
@@ -395,6 +396,7 @@ class NaiveModel(mesa.Model):
             f.week = {
                 "revenue": 0.0,
                 "units": 0.0,
+                "buyers_by_segment": [0] * len(self.segments),
                 "complaints": 0,
                 "wom_pos": 0,
                 "wom_neg": 0,
@@ -423,7 +425,6 @@ class NaiveModel(mesa.Model):
         mechanism.stage3_collect(
             f,
             step=t,
-            shoppers=np.ones(n, bool),
             ltr=np.array(col[0], float),
             satisfaction=np.array(col[1], float),
             perceived=np.array(col[2], float).reshape(n, N_TOUCHPOINTS),
@@ -431,7 +432,7 @@ class NaiveModel(mesa.Model):
             segment=np.array(col[4], int),
             n_segments=len(self.segments),
             segment_sizes=seg_sizes,
-            u_survey=np.zeros(n),
+            buyers_by_segment=np.array(w["buyers_by_segment"], float),
             u_respond=np.array(col[5], float),
             z_answer=np.array(col[6], float),
             z_rating=np.array(col[7], float).reshape(n, N_TOUCHPOINTS),

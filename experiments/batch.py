@@ -10,7 +10,6 @@ first runs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,21 +125,6 @@ def _plain(node: Any) -> Any:
 
 
 plain = _plain
-
-
-# --------------------------------------------------------------------------------------------
-# Formatting
-# --------------------------------------------------------------------------------------------
-def fmt(v: float, digits: int = 3) -> str:
-    """A number for tables: thousands separators, NaN as an en dash."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 100:
-        return f"{v:.1f}"
-    return f"{v:.{digits}g}" if a < 1 else f"{v:.2f}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,12 +42,12 @@ from experiments.batch import (
     check_kpis,
     check_replicates,
     executor_config,
-    fmt,
     plain,
     replicate_seeds,
     run_key,
     task_overrides,
 )
+from experiments.numbers import fmt as _fmt
 from sim.params import ParamError, Params
 
 COLUMNS = (
@@ -287,9 +287,13 @@ def findings(
     return lines
 
 
+def fmt(v: float) -> str:
+    return _fmt(v, style="table")
+
+
 def _signed(v: float) -> str:
     s = fmt(v)
-    return s if s.startswith(("-", "–")) or not math.isfinite(v) else "+" + s
+    return s if s.startswith("-") or not math.isfinite(v) else "+" + s
 
 
 def window_text(plan: ComparePlan) -> str:

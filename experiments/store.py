@@ -29,34 +29,45 @@ listed file vanished while being read, and re-list the segments to detect a merg
 so a process may read a store while another one writes it.  Two processes writing the same
 store at once do not corrupt it, but each runs the keys it was given: share work by giving them
 disjoint tasks.
+
+What is stored (tasks, keys, KPI and record encoding) is in :mod:`experiments.encoding`; the
+atomic write is :func:`experiments.io.write_atomic`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import hashlib
 import io
 import json
-import math
-import numbers
 import os
-import platform
 import re
 import secrets
 import socket
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from experiments.encoding import (
+    FORMAT,
+    FORMAT_VERSION,
+    KEY_RE,
+    Task,
+    check_record,
+    clean_kpis,
+    empty_kpis,
+    encode_timeseries,
+    environment_versions,
+    json_safe,
+    records_to_table,
+    task_key,
+)
+from experiments.io import TMP_PREFIX, fsync_dir, write_bytes_atomic
 
 __all__ = [
     "RunStore",
@@ -68,17 +79,19 @@ __all__ = [
     "task_key",
 ]
 
-FORMAT = "cxsim-runstore"
-FORMAT_VERSION = 1
-SEED_LIMIT = 2**63  # seeds are stored as int64
-_INT64 = (-(2**63), 2**63 - 1)
-_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
 _SEGMENT_RE = re.compile(r"^seg-\d{20}-\d+-[0-9a-f]+\.parquet$")
-_RESERVED = frozenset({"key", "seed"})
-_TMP_PREFIX = ".tmp-"
+
+
 _STALE_TMP_SECONDS = 6 * 3600
+
+
 _MERGE_WHEN_SMALL = 8  # merge the small segments once there are this many
+
+
 _MAX_BATCHES_KEPT = 500  # batch entries kept in manifest.json
+
+
 _SNAPSHOT_ATTEMPTS = 50
 
 
@@ -86,210 +99,8 @@ class StoreWarning(UserWarning):
     """A file in the store could not be read and was skipped (its run will be redone)."""
 
 
-# --------------------------------------------------------------------------------------------
-# Tasks and keys
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Task:
-    """One run to do: ``fn(params, seed)``, stored under ``key`` with labels ``meta``.
-
-    ``params`` is passed verbatim to the run function and must be picklable.  ``seed`` is an
-    integer in ``[0, 2**63)``.  ``key`` is the stable id of (resolved params, seed), normally
-    :func:`task_key`; any 1–128 characters from ``[A-Za-z0-9_.-]`` not starting with a
-    punctuation mark are accepted.  ``meta`` holds labels stored with the result (scenario,
-    replicate, sample row, …): names are non-empty strings other than ``key`` and ``seed``,
-    values are ``str``, ``int`` or ``float`` (numpy scalars are converted).
-    """
-
-    params: Any
-    seed: int
-    key: str
-    meta: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        seed = self.seed
-        if (
-            isinstance(seed, bool | np.bool_)
-            or not isinstance(seed, numbers.Integral)
-            or not 0 <= int(seed) < SEED_LIMIT
-        ):
-            raise ValueError(f"Task.seed={seed!r} is invalid: allowed an integer in [0, 2**63)")
-        object.__setattr__(self, "seed", int(seed))
-        if not isinstance(self.key, str) or not _KEY_RE.match(self.key):
-            raise ValueError(
-                f"Task.key={self.key!r} is invalid: allowed 1-128 characters from "
-                "[A-Za-z0-9_.-] starting with a letter or digit"
-            )
-        object.__setattr__(self, "meta", _clean_meta(self.meta, self.key))
-
-
-def _clean_meta(meta: Any, key: str) -> dict[str, str | int | float]:
-    if not isinstance(meta, Mapping):
-        raise TypeError(f"Task {key}: meta must be a mapping, got {type(meta).__name__}")
-    out: dict[str, str | int | float] = {}
-    for name, value in meta.items():
-        if not isinstance(name, str) or not name or name in _RESERVED:
-            raise ValueError(
-                f"Task {key}: meta name {name!r} is invalid: allowed a non-empty string "
-                "other than 'key' and 'seed'"
-            )
-        if isinstance(value, str):
-            out[name] = str(value)
-        elif isinstance(value, bool | np.bool_):
-            raise TypeError(
-                f"Task {key}: meta {name}={value!r} is a bool: allowed str, int or float "
-                "(use 0/1 or a string)"
-            )
-        elif isinstance(value, numbers.Integral):
-            if not _INT64[0] <= int(value) <= _INT64[1]:
-                raise ValueError(f"Task {key}: meta {name}={value!r} does not fit in int64")
-            out[name] = int(value)
-        elif isinstance(value, numbers.Real):
-            out[name] = float(value)
-        else:
-            raise TypeError(
-                f"Task {key}: meta {name}={value!r} has type {type(value).__name__}: "
-                "allowed str, int or float"
-            )
-    return out
-
-
-def task_key(params_fingerprint: Mapping[str, Any] | str, seed: int) -> str:
-    """Stable id of (resolved parameters, seed): 20 hex characters of a SHA-256.
-
-    The hash covers canonical JSON of ``{"params": ..., "seed": seed}`` with sorted keys and
-    floats written by ``repr`` (so ``0.1`` and ``0.1000000001`` differ, ``1`` and ``1.0``
-    differ too).  Nested mappings, sequences, sets, dataclasses, enums, paths and numpy
-    scalars/arrays are converted; anything else raises ``TypeError``.  A string fingerprint
-    (e.g. a hash computed elsewhere) is used as is.
-    """
-    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"task_key: seed must be an integer, got {type(seed).__name__}")
-    payload = {"params": _canonical(params_fingerprint, "params"), "seed": int(seed)}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-
-
-def _canonical(obj: Any, where: str) -> Any:
-    if obj is None or isinstance(obj, str | bool):
-        return obj
-    if isinstance(obj, enum.Enum):
-        return _canonical(obj.value, where)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, numbers.Integral):
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        return float(obj)  # json writes floats with repr(): shortest exact round-trip form
-    if isinstance(obj, PurePath):
-        return str(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: _canonical(getattr(obj, f.name), f"{where}.{f.name}")
-            for f in dataclasses.fields(obj)
-        }
-    if isinstance(obj, Mapping):
-        out = {}
-        for k, v in obj.items():
-            if not isinstance(k, str):
-                raise TypeError(f"task_key: {where} has a non-string key {k!r}")
-            out[k] = _canonical(v, f"{where}.{k}")
-        return out
-    if isinstance(obj, np.ndarray):
-        return _canonical(obj.tolist(), where)
-    if isinstance(obj, Set):
-        items = [_canonical(v, where) for v in obj]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(obj, Sequence) and not isinstance(obj, bytes | bytearray):
-        return [_canonical(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    raise TypeError(
-        f"task_key: cannot fingerprint {where} of type {type(obj).__name__}: allowed None, "
-        "bool, int, float, str, mappings, sequences, sets, dataclasses, enums, paths"
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Values stored per run
-# --------------------------------------------------------------------------------------------
-def clean_kpis(kpis: Any, meta: Mapping[str, Any] = ()) -> dict[str, float]:
-    """Check a KPI mapping and return it as ``{name: float}`` (raises a one-line error)."""
-    if not isinstance(kpis, Mapping):
-        raise TypeError(f"KPIs must be a mapping of name to number, got {type(kpis).__name__}")
-    meta_names = set(meta)
-    out: dict[str, float] = {}
-    for name, value in kpis.items():
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"KPI name {name!r} is invalid: allowed a non-empty string")
-        if name in _RESERVED or name in meta_names:
-            raise ValueError(f"KPI name {name!r} clashes with the key, seed or a meta label")
-        if isinstance(value, np.ndarray) and value.ndim == 0:
-            value = value[()]
-        if not isinstance(value, numbers.Real):
-            raise TypeError(f"KPI {name}={value!r} is not a real number")
-        out[name] = float(value)
-    return out
-
-
-def encode_timeseries(timeseries: Any) -> bytes:
-    """Serialise one run's time series (a pandas DataFrame) to Parquet bytes."""
-    if not isinstance(timeseries, pd.DataFrame):
-        raise TypeError(f"timeseries must be a pandas DataFrame, got {type(timeseries).__name__}")
-    buf = io.BytesIO()
-    timeseries.to_parquet(buf, engine="pyarrow", compression="zstd")
-    return buf.getvalue()
-
-
-def environment_versions() -> dict[str, str | None]:
-    """Versions of Python and the packages that determine a run's results."""
-    from importlib import metadata
-
-    out: dict[str, str | None] = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-    }
-    for dist in ("mesa", "cxsim", "joblib"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` through a hidden temp file in the same directory."""
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _unlink(path: Path) -> None:
@@ -299,65 +110,6 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def _meta_array(values: list[Any]) -> pa.Array:
-    """Arrow column for one meta label: int64, float64 or string (str() of mixed values)."""
-    kinds = {type(v) for v in values if v is not None}
-    if kinds <= {int}:
-        return pa.array(values, pa.int64())
-    if kinds <= {int, float}:
-        return pa.array([None if v is None else float(v) for v in values], pa.float64())
-    return pa.array([None if v is None else str(v) for v in values], pa.string())
-
-
-def _records_to_table(records: list[dict[str, Any]]) -> pa.Table:
-    """Rows of finished runs as one Arrow table (the format of a segment)."""
-    meta_names: dict[str, None] = {}
-    kpi_names: dict[str, None] = {}
-    for r in records:
-        meta_names.update(dict.fromkeys(r["meta"]))
-        kpi_names.update(dict.fromkeys(r["kpis"]))
-    cols: dict[str, pa.Array] = {
-        "key": pa.array([r["key"] for r in records], pa.string()),
-        "seed": pa.array([r["seed"] for r in records], pa.int64()),
-        "seconds": pa.array([r["seconds"] for r in records], pa.float64()),
-        "finished": pa.array([r["finished"] for r in records], pa.float64()),
-        "has_ts": pa.array([r["has_ts"] for r in records], pa.bool_()),
-        "_order": pa.array(
-            [json.dumps([list(r["meta"]), list(r["kpis"])]) for r in records], pa.string()
-        ),
-    }
-    for name in sorted(meta_names):
-        cols["m:" + name] = _meta_array([r["meta"].get(name) for r in records])
-    for name in sorted(kpi_names):
-        cols["k:" + name] = pa.array([r["kpis"].get(name) for r in records], pa.float64())
-    return pa.table(cols)
-
-
-def _check_record(rec: Any, kind: str) -> dict[str, Any]:
-    """Validate a parsed JSON record; raise ValueError if it is not one of ours."""
-    if not isinstance(rec, dict) or rec.get("format") != FORMAT or rec.get("kind") != kind:
-        raise ValueError("not a run record")
-    if not isinstance(rec.get("key"), str) or not isinstance(rec.get("seed"), int):
-        raise ValueError("record without key or seed")
-    if not isinstance(rec.get("meta"), dict):
-        raise ValueError("record without meta")
-    if kind == "result":
-        if not isinstance(rec.get("kpis"), dict):
-            raise ValueError("record without KPIs")
-        rec["kpis"] = {k: float(v) for k, v in rec["kpis"].items()}
-        rec["seconds"] = float(rec["seconds"])
-        rec["finished"] = float(rec["finished"])
-        rec["has_ts"] = bool(rec["has_ts"])
-    return rec
-
-
-def _empty_kpis() -> pd.DataFrame:
-    return pd.DataFrame({"key": pd.Series([], dtype="str"), "seed": pd.Series([], dtype="int64")})
-
-
-# --------------------------------------------------------------------------------------------
-# The store
-# --------------------------------------------------------------------------------------------
 class RunStore:
     """Crash-safe store of finished and failed runs under ``root`` (created if missing).
 
@@ -429,7 +181,7 @@ class RunStore:
         return sorted(names)
 
     def _key_names(self, directory: Path) -> list[str]:
-        return [n for n in self._names(directory, ".json") if _KEY_RE.match(n[:-5])]
+        return [n for n in self._names(directory, ".json") if KEY_RE.match(n[:-5])]
 
     def _segment_names(self) -> list[str]:
         return [n for n in self._names(self._segments, ".parquet") if _SEGMENT_RE.match(n)]
@@ -438,7 +190,7 @@ class RunStore:
         """Parse a record; None (with a warning) if corrupt; FileNotFoundError propagates."""
         data = path.read_bytes()
         try:
-            rec = _check_record(json.loads(data), kind)
+            rec = check_record(json.loads(data), kind)
             if rec["key"] + ".json" != path.name:
                 raise ValueError("key does not match the file name")
             return rec
@@ -515,7 +267,7 @@ class RunStore:
         """All finished runs, one row per key, sorted by key, with internal columns."""
         tables, records, _ = self._snapshot(full=True)
         if records:
-            tables.append(_records_to_table(records))
+            tables.append(records_to_table(records))
         if not tables:
             return None
         try:
@@ -556,7 +308,7 @@ class RunStore:
         """
         df = self._done_table()
         if df is None:
-            return _empty_kpis()
+            return empty_kpis()
         meta, kpis = self._column_order(df["_order"].drop_duplicates())
         out = df[["key", "seed"] + ["m:" + c for c in meta] + ["k:" + c for c in kpis]]
         return out.set_axis(["key", "seed", *meta, *kpis], axis=1)
@@ -664,7 +416,7 @@ class RunStore:
             self._check_timeseries_readable()
         rows = sum(t.num_rows for t in tables) + len(records)
         temp = [
-            str(p.relative_to(self.root)) for p in self.root.rglob(f"{_TMP_PREFIX}*") if p.is_file()
+            str(p.relative_to(self.root)) for p in self.root.rglob(f"{TMP_PREFIX}*") if p.is_file()
         ]
         return {
             "rows": rows,
@@ -686,7 +438,7 @@ class RunStore:
 
     @staticmethod
     def _check_key(key: str) -> None:
-        if not isinstance(key, str) or not _KEY_RE.match(key):
+        if not isinstance(key, str) or not KEY_RE.match(key):
             raise ValueError(f"invalid run key {key!r}")
 
     # ---------------------------------------------------------------- writing
@@ -707,7 +459,7 @@ class RunStore:
         ts_path = self._ts_path(task.key)
         if ts is not None:
             ts_path.parent.mkdir(exist_ok=True)
-            _atomic_write(ts_path, ts, fsync=self.fsync_records)
+            write_bytes_atomic(ts_path, ts, fsync=self.fsync_records)
         else:
             _unlink(ts_path)
         record = {
@@ -722,7 +474,7 @@ class RunStore:
             "has_ts": ts is not None,
         }
         data = json.dumps(record, separators=(",", ":")).encode()
-        _atomic_write(self._pending / f"{task.key}.json", data, fsync=self.fsync_records)
+        write_bytes_atomic(self._pending / f"{task.key}.json", data, fsync=self.fsync_records)
         _unlink(self._failed / f"{task.key}.json")
         self._n_unflushed += 1
         if self._n_unflushed >= self.segment_rows:
@@ -744,7 +496,7 @@ class RunStore:
             "host": socket.gethostname(),
         }
         data = json.dumps(record, separators=(",", ":")).encode()
-        _atomic_write(self._failed / f"{task.key}.json", data, fsync=self.fsync_records)
+        write_bytes_atomic(self._failed / f"{task.key}.json", data, fsync=self.fsync_records)
 
     def flush(self) -> int:
         """Compact pending records into a segment; merge small segments. Returns rows moved."""
@@ -768,7 +520,7 @@ class RunStore:
                 if rec is not None and rec["key"] not in in_segments:
                     records.append(rec)
             if records:
-                self._write_segment(_records_to_table(records))
+                self._write_segment(records_to_table(records))
                 moved = len(records)
             for name in read:  # corrupt ones too: their runs are not done and will be redone
                 _unlink(self._pending / name)
@@ -780,8 +532,8 @@ class RunStore:
         name = f"seg-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.parquet"
         buf = io.BytesIO()
         pq.write_table(table, buf, compression="zstd")
-        _atomic_write(self._segments / name, buf.getvalue(), fsync=True)
-        _fsync_dir(self._segments)
+        write_bytes_atomic(self._segments / name, buf.getvalue(), fsync=True)
+        fsync_dir(self._segments)
         self._seg_keys[name] = frozenset(table.column("key").to_pylist())
         return name
 
@@ -839,7 +591,7 @@ class RunStore:
         dirs = [self.root, self._pending, self._segments, self._failed]
         dirs += [d for d in self._ts.iterdir() if d.is_dir()]
         for d in dirs:
-            for path in d.glob(f"{_TMP_PREFIX}*"):
+            for path in d.glob(f"{TMP_PREFIX}*"):
                 try:
                     if path.stat().st_mtime < limit:
                         path.unlink()
@@ -861,7 +613,7 @@ class RunStore:
 
     def _write_manifest(self, m: Mapping[str, Any]) -> None:
         data = json.dumps(m, indent=1, default=str, allow_nan=False).encode()
-        _atomic_write(self._manifest_path, data)
+        write_bytes_atomic(self._manifest_path, data)
 
     def record_batch(self, info: Mapping[str, Any]) -> None:
         """Append one batch's description to manifest.json (versions and host refreshed)."""
@@ -871,18 +623,6 @@ class RunStore:
         m["updated"] = _now()
         m["host"] = socket.gethostname()
         m["versions"] = environment_versions()
-        batches = [*m.get("batches", []), _json_safe(dict(info))]
+        batches = [*m.get("batches", []), json_safe(dict(info))]
         m["batches"] = batches[-_MAX_BATCHES_KEPT:]
         self._write_manifest(m)
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, str | int | float | bool):
-        return obj
-    return str(obj)

@@ -1,8 +1,9 @@
 """Render the table of VALIDATION.md from the validation suite's measurements.
 
-Run the suite first (each test writes ``tests/validation/_measured/<key>.json``), then:
+Run the suite first with the measurements kept (each test writes ``<key>.json`` into
+``$CXSIM_MEASURED_DIR``; without it they go to a temporary folder), then:
 
-    .venv/bin/pytest -m validation
+    CXSIM_MEASURED_DIR=tests/validation/_measured .venv/bin/pytest -m validation
     .venv/bin/python scripts/validation_table.py           # rewrite the table in VALIDATION.md
     .venv/bin/python scripts/validation_table.py --print   # only print it
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MEASURED = ROOT / "tests" / "validation" / "_measured"
+MEASURED = Path(os.environ.get("CXSIM_MEASURED_DIR") or ROOT / "tests" / "validation" / "_measured")
 DOC = ROOT / "VALIDATION.md"
 START, END = "<!-- validation-table:start -->", "<!-- validation-table:end -->"
 

@@ -96,11 +96,6 @@ def count_true(mask: np.ndarray) -> np.ndarray:
     return count.astype(np.int64)
 
 
-def channels_used(channels: np.ndarray) -> np.ndarray:
-    """Number of distinct channels in each journey, shape (N,)."""
-    return np.bitwise_count(channel_bits(channels)).astype(np.uint64)
-
-
 def channel_bits(channels: np.ndarray) -> np.ndarray:
     """Bit mask (uint8) of the channels used in each journey."""
     bits = np.zeros(channels.shape[0], dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""The management mechanism: the firm's seven stages (MECHANISM.md §5) as weekly rules.
+"""The management mechanism: the firm's seven stages (docs/conceptual-model.md §5) as weekly rules.
 
 Stage 1 *target audience and needs* — :func:`stage1_audience`: knowledge of each segment's
 needs grows with the data collected and decays as needs drift.
@@ -250,7 +250,7 @@ def respond_to_alarm(
     firm: Firm, step: int, dissatisfied: np.ndarray, satisfaction: np.ndarray, loyalty: np.ndarray,
     u: np.ndarray, mech: MechanismParams,
 ) -> int:
-    """Answer a detected problem at the next cycle tick (MECHANISM.md §2: timely response).
+    """Answer a detected problem at the next cycle tick (docs/conceptual-model.md §2: timely response).
 
     The firm contacts its dissatisfied customers; each contact succeeds with the human-support
     recovery probability and restores ``response_boost·exp(−delay/response_decay)`` of

@@ -167,7 +167,7 @@ class JourneyParams:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PolicyParams:
-    """The firm's CX policy levers (MECHANISM.md §5 stages 4, 6, 7)."""
+    """The firm's CX policy levers (docs/conceptual-model.md §5 stages 4, 6, 7)."""
 
     omnichannel: float = p(0.5, UNIT, "omnichannel integration (0 siloed channels, 1 seamless)")
     personalization: float = p(0.5, UNIT, "intensity of personalised communication and offers")
@@ -178,7 +178,7 @@ class PolicyParams:
 
 @dataclass(frozen=True, slots=True)
 class SupportParams:
-    """The six support factors of the mechanism (MECHANISM.md §10), each in [0, 1]."""
+    """The six support factors of the mechanism (docs/conceptual-model.md §10), each in [0, 1]."""
 
     financial: float = p(0.5, UNIT, "budget multiplier: effective budget = cx_budget * 2 * financial")
     methodological: float = p(0.5, UNIT, "measurement and diagnosis accuracy")

@@ -1,4 +1,4 @@
-"""Shocks: the challenges, risks and threats the mechanism exists to detect and answer (MECHANISM.md §2).
+"""Shocks: the challenges, risks and threats the mechanism exists to detect and answer (docs/conceptual-model.md §2).
 
 | kind | what happens (magnitude m ∈ [0, 1]; constants in ``shock_effects``, defaults shown) |
 |---|---|

@@ -64,9 +64,6 @@ class CustomerState:
         for v in STATE_VARS:
             setattr(self, v.name, np.zeros(shapes[v.shape], dtype=v.dtype))
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {v.name: getattr(self, v.name) for v in STATE_VARS}
-
     def check(self) -> list[str]:
         """Names of variables with NaN/inf or values outside their declared range."""
         bad = []

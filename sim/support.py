@@ -1,6 +1,6 @@
 """The six support factors of the mechanism: what each one drives, and what it costs.
 
-Each factor x ∈ [0, 1] acts on one part of the mechanism (MECHANISM.md §10) and costs
+Each factor x ∈ [0, 1] acts on one part of the mechanism (docs/conceptual-model.md §10) and costs
 ``c_x · x²`` per 1,000 market customers per week, so benefits (concave, saturating) and costs
 (convex) cross: more support is never free and over-investment shows up as lower profit.
 0.5 is the reference level at which every effect equals the baseline parameter.

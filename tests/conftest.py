@@ -1,4 +1,6 @@
-"""Shared fixtures: the real configuration, shrunk (tiny population, few weeks)."""
+"""Shared fixtures: the real configuration, shrunk (tiny population, few weeks); and the
+hypothesis profiles: ``ci`` (set when ``CI`` is, as in ``.ci/run``) derandomises the property
+tests so a CI run cannot pass or fail by luck; ``HYPOTHESIS_PROFILE`` picks one explicitly."""
 
 from __future__ import annotations
 
@@ -6,11 +8,16 @@ import os
 
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from sim import params_from_overrides
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 SMALL = ["population.n_customers=600", "evaluation.burn_in=4"]
 

@@ -11,7 +11,7 @@ from tests._kill_helpers import run_cxsim
 
 distributed = pytest.importorskip("distributed")
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("dask_cluster")]
 
 TINY = ["population.n_customers=300", "steps=64", "evaluation.burn_in=4", "replicates=3", "scenarios=[baseline,outage]"]
 

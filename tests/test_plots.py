@@ -76,6 +76,7 @@ def test_replicate_band_per_step():
 
 
 # ---------------------------------------------------------------------------------- snapshots
+@pytest.mark.xdist_group("plots_snap")  # shares the module fixture snap
 def test_collect_does_not_change_the_run_and_counts_add_up(snap):
     params, s = snap
     ref = run_model(params, seed=3, steps=8, shock_loss=False).timeseries
@@ -122,6 +123,7 @@ def test_collect_validates_arguments(small_params):
 
 
 # ---------------------------------------------------------------------------------- figures
+@pytest.mark.xdist_group("plots_snap")  # shares the module fixture snap
 def test_kpi_panels_still_one_panel_per_kpi(snap):
     fig = plots.kpi_panels(snap[1].timeseries, title="t")
     titles = [ax.get_title() for ax in visible_axes(fig)]
@@ -212,6 +214,7 @@ def test_sensitivity_indices_morris():
     assert ax2.get_xlabel() == "mu*" and ax2.get_ylabel() == "sigma"
 
 
+@pytest.mark.xdist_group("plots_snap")  # shares the module fixture snap
 def test_state_distributions_one_fan_per_variable(snap):
     fig = plots.state_distributions(snap[1].state)
     axes = visible_axes(fig)
@@ -227,6 +230,7 @@ def test_state_distributions_one_fan_per_variable(snap):
         assert len(ax.collections) == 2  # 5-95 and 25-75 bands
 
 
+@pytest.mark.xdist_group("plots_snap")  # shares the module fixture snap
 def test_customer_flows_stack_and_flow_lines(snap):
     s = snap[1]
     fig = plots.customer_flows(s.flows)
@@ -243,6 +247,7 @@ def test_customer_flows_stack_and_flow_lines(snap):
     assert f"{s.firms[0]} → {s.firms[1]} (switch)" in labels
 
 
+@pytest.mark.xdist_group("plots_snap")  # shares the module fixture snap
 def test_journey_heatmap_true_estimate_difference(snap):
     s = snap[1]
     true, est = s.quality_true[s.firms[0]], s.quality_estimate[s.firms[0]]
@@ -263,6 +268,7 @@ def test_journey_heatmap_true_estimate_difference(snap):
         plots.journey_heatmap(true[:2], est[:2])
 
 
+@pytest.mark.xdist_group("plots_snap")  # shares the module fixture snap
 def test_nps_measured_vs_true_marks_shocks_and_alarms(snap):
     s = snap[1]
     fig = plots.nps_measured_vs_true(s.timeseries, s.shocks)

@@ -1,10 +1,8 @@
 """`cxsim report`: self-contained HTML reports of small real runs of every kind of study.
 
-The results are made by the real commands (``cxsim run``, ``compare``, ``sweep`` and, when it
-exists, ``sensitivity``) in a subprocess, as a user would; without the sensitivity command the
-sensitivity results are computed here from real model runs with SALib, in the same format
-(``indices.csv``: output, factor, index, value, conf, n, level, method, conf_level and the
-per-run ``samples.csv``).
+The results are made by the real commands (``cxsim run``, ``compare``, ``sweep`` and
+``sensitivity``) in a subprocess, as a user would.  Every test of this module shares one
+xdist group, so the results are made once per test session.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,7 +29,7 @@ from analysis.report import (
     sensitivity_findings,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("report")]
 CXSIM = [sys.executable, "-m", "experiments.cli"]
 SMALL = ["population.n_customers=200", "executor=serial", "evaluation.burn_in=8"]
 
@@ -44,12 +41,6 @@ def cxsim(*args, cwd):
     )
     assert r.returncode == 0, r.stderr
     return r
-
-
-def has_command(name: str) -> bool:
-    from experiments.cli import COMMANDS
-
-    return name in COMMANDS
 
 
 @pytest.fixture(scope="module")
@@ -82,54 +73,17 @@ def results(tmp_path_factory):
         f"hydra.run.dir={base / 'sweep'}",
         cwd=base,
     )
-    if (
-        has_command("sensitivity")
-        and (Path(__file__).parents[1] / "configs" / "sensitivity" / "smoke.yaml").exists()
-    ):
-        cxsim(
-            "sensitivity",
-            "sensitivity=smoke",
-            "steps=10",
-            "evaluation.burn_in=4",
-            "population.n_customers=100",
-            "executor=serial",
-            f"hydra.run.dir={base / 'sa'}",
-            cwd=base,
-        )
-    else:
-        build_sensitivity(base / "sa")
-    return base
-
-
-def build_sensitivity(out: Path) -> None:
-    """Sobol indices of two KPIs to two support factors from 32 real model runs."""
-    from SALib.analyze import sobol
-    from SALib.sample import sobol as sobol_sample
-
-    from experiments.model_fn import model_function
-    from sim import params_from_overrides
-
-    names = ["firm.support.human", "firm.support.financial"]
-    problem = {"num_vars": 2, "names": names, "bounds": [[0.0, 1.0], [0.0, 1.0]]}
-    X = sobol_sample.sample(problem, 8, calc_second_order=False, seed=1)
-    outputs = ("cumulative_profit", "nps")
-    fn = model_function(
-        params_from_overrides(["population.n_customers=150"]), steps=15, outputs=outputs
+    cxsim(
+        "sensitivity",
+        "sensitivity=smoke",
+        "steps=10",
+        "evaluation.burn_in=4",
+        "population.n_customers=100",
+        "executor=serial",
+        f"hydra.run.dir={base / 'sa'}",
+        cwd=base,
     )
-    Y = np.array([[fn(dict(zip(names, row, strict=True)), 0)[o] for o in outputs] for row in X])
-    rows = []
-    for j, o in enumerate(outputs):
-        si = sobol.analyze(problem, Y[:, j], calc_second_order=False, seed=1)
-        for i, f in enumerate(names):
-            for idx in ("S1", "ST"):
-                v, c = float(si[idx][i]), float(si[f"{idx}_conf"][i])
-                rows.append((o, f, idx, v, c, 8, "factor", "sobol", 0.95))
-    out.mkdir(parents=True)
-    columns = ["output", "factor", "index", "value", "conf", "n", "level", "method", "conf_level"]
-    pd.DataFrame(rows, columns=columns).to_csv(out / "indices.csv", index=False)
-    sample = pd.DataFrame(X, columns=names).assign(seed=0)
-    sample[list(outputs)] = Y
-    sample.to_csv(out / "samples.csv", index=False)
+    return base
 
 
 def check_self_contained(directory: Path, machine_path: Path) -> str:
@@ -225,14 +179,15 @@ def test_sensitivity_report(results):
     )
     stems = [p.stem for p in sorted((d / "figures").glob("*.png"))]
     assert stems[0] == "01_indices_firm_value"
-    if (d / "convergence.csv").is_file() and len(pd.read_csv(d / "convergence.csv")):
-        assert any(s.endswith("convergence") for s in stems)  # the study's own figure module
-    if "S2" in set(pd.read_csv(d / "indices.csv")["index"]):
-        assert any(s.endswith("s2_firm_value") for s in stems)
+    # the smoke study is Sobol with second order and nested sizes, and keeps its per-run sample
+    assert len(pd.read_csv(d / "convergence.csv"))
+    assert any(s.endswith("convergence") for s in stems)
+    assert "S2" in set(pd.read_csv(d / "indices.csv")["index"])
+    assert any(s.endswith("s2_firm_value") for s in stems)
     factors = list(dict.fromkeys(idx["factor"]))
-    if sample_table(d, factors) is not None:  # the per-run sample: scenario discovery on it
-        assert "Scenario discovery (PRIM)" in text and "top quarter of runs" in text
-        assert any(s.endswith("prim_box") for s in stems)
+    assert sample_table(d, factors) is not None  # the per-run sample: scenario discovery on it
+    assert "Scenario discovery (PRIM)" in text and "top quarter of runs" in text
+    assert any(s.endswith("prim_box") for s in stems)
 
 
 def test_sweep_report_with_whatif_map_and_discovery(results):
@@ -266,8 +221,6 @@ def test_bad_directories_and_arguments_one_line_exit_2(results, tmp_path, capsys
 
 
 def test_report_through_the_cxsim_command(results, tmp_path):
-    if not has_command("report"):
-        pytest.skip("cxsim report is not wired into the command line yet")
     d = tmp_path / "run"
     shutil.copytree(results / "run", d)
     r = subprocess.run(
@@ -285,11 +238,15 @@ def test_report_through_the_cxsim_command(results, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="headless Chromium is not installed")
 def test_report_renders_offline_in_headless_chromium(results, tmp_path):
-    d = results / "cmp"
-    if not (d / "report.html").exists():
-        assert cli([str(d)]) == 0
+    if not shutil.which("chromium"):
+        reason = "headless Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI is set: this test must run)")
+        pytest.skip(reason)
+    d = tmp_path / "cmp"
+    shutil.copytree(results / "cmp", d)
+    assert cli([str(d)]) == 0
     shot = tmp_path / "shot.png"
     subprocess.run(
         [

@@ -1,4 +1,4 @@
-"""Global sensitivity layer (experiments/sensitivity.py): SALib designs and analyses checked on
+"""Global sensitivity layer (experiments/sensitivity/): SALib designs and analyses checked on
 analytical functions with known indices, through exactly the path a model study takes
 (declaration → sample → tasks → run_tasks + run store → replicate means → analysis → files).
 
@@ -21,14 +21,14 @@ import pytest
 from experiments.executor import ExecutorConfig
 from experiments.sensitivity import (
     SensitivityRunsFailed,
-    _pawn_stats,
-    _seed,
     load_problem,
     problem_from_cfg,
     run_sensitivity,
     salib_problem,
     sample_design,
 )
+from experiments.sensitivity.analyse import pawn_stats
+from experiments.sensitivity.design import spawn_seed
 from experiments.store import RunStore
 from tests import _analytic as A
 from tests._kill_helpers import kill_group, stored_runs, wait_until
@@ -66,8 +66,8 @@ def with_dummy(decl):
 def test_seed_helper_equals_the_spawn_chain():
     for root in (0, 12345, 2**40 + 7):
         chain = np.random.SeedSequence(root).spawn(3)[2].spawn(2)[1].spawn(50)[17].spawn(4)[3]
-        assert _seed(root, 2, 1, 17, 3) == int(chain.generate_state(1)[0])
-        assert _seed(root, 3, 1) == int(
+        assert spawn_seed(root, 2, 1, 17, 3) == int(chain.generate_state(1)[0])
+        assert spawn_seed(root, 3, 1) == int(
             np.random.SeedSequence(root).spawn(4)[3].spawn(5)[1].generate_state(1)[0]
         )
 
@@ -150,10 +150,7 @@ def test_hydra_composes_the_group():
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        try:
-            cfg = compose("config", overrides=["+sensitivity=smoke", "sensitivity.n=16"])
-        except Exception:  # config.yaml may list the group in its defaults already
-            cfg = compose("config", overrides=["sensitivity=smoke", "sensitivity.n=16"])
+        cfg = compose("config", overrides=["sensitivity=smoke", "sensitivity.n=16"])
     decl = problem_from_cfg(cfg)  # the whole configuration: its sensitivity node is used
     assert decl == dataclasses.replace(load_problem(CONFIGS / "smoke.yaml"), n=16)
     assert problem_from_cfg(cfg.sensitivity) == decl
@@ -227,6 +224,7 @@ def ishigami_sobol(tmp_path_factory):
     return run(decl, A.ishigami, out)
 
 
+@pytest.mark.xdist_group("sensitivity_ishigami_sobol")  # shares the module fixture ishigami_sobol
 def test_ishigami_sobol_indices_within_their_intervals(ishigami_sobol):
     """Every estimate is within its own 95% interval of the exact value (no widening; with a
     fixed seed this is deterministic, and bootstrap intervals of scrambled-Sobol' estimates
@@ -245,6 +243,7 @@ def test_ishigami_sobol_indices_within_their_intervals(ishigami_sobol):
     assert (ishigami_sobol.indices["n"] == 1024).all()
 
 
+@pytest.mark.xdist_group("sensitivity_ishigami_sobol")  # shares the module fixture ishigami_sobol
 def test_ishigami_convergence_and_ranking(ishigami_sobol):
     conv = ishigami_sobol.convergence
     assert sorted(conv["n"].unique()) == [256, 512, 1024]
@@ -265,6 +264,7 @@ def test_ishigami_convergence_and_ranking(ishigami_sobol):
     assert "y: x1 (ST 0.5" in s and "> x2 (ST 0.4" in s and "> x3 (ST 0.2" in s
 
 
+@pytest.mark.xdist_group("sensitivity_ishigami_sobol")  # shares the module fixture ishigami_sobol
 def test_files_written(ishigami_sobol):
     out = ishigami_sobol.out_dir
     for name in (
@@ -417,7 +417,7 @@ def test_pawn_statistic_matches_salib(S, ties):
         y = np.round(y)
     problem = {"num_vars": 4, "names": ["x1", "x2", "x3", "x4"], "bounds": [[-np.pi, np.pi]] * 4}
     ref = pawn.analyze(problem, X, y, S=S)
-    ours = _pawn_stats(X, y, S)
+    ours = pawn_stats(X, y, S)
     for j, key in enumerate(("minimum", "mean", "median", "maximum", "CV", "stdev")):
         np.testing.assert_allclose(ours[:, j], ref[key], rtol=1e-12, err_msg=key)
 

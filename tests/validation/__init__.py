@@ -2,8 +2,8 @@
 
 Every test runs the real model (or a scripted journey through the real rule functions) on the
 default parameters, with a handful of replicates that share their seeds across compared
-settings (common random numbers), and writes what it measured to ``_measured/<key>.json``
-(see ``conftest.py``); ``scripts/validation_table.py`` renders the table of ``VALIDATION.md``
+settings (common random numbers), and writes what it measured to ``$CXSIM_MEASURED_DIR/<key>.json``
+(a temp folder when unset; see ``conftest.py``); ``scripts/validation_table.py`` renders the table of ``VALIDATION.md``
 from those files.
 
 Run with ``.venv/bin/pytest -m validation``. ``CXSIM_VALIDATION_SEED`` (default 1) moves the

@@ -56,6 +56,7 @@ def basket(d, sel) -> float:
     return float(d["units"][sel].sum() / d["buys"][sel].sum())
 
 
+@pytest.mark.xdist_group("omnichannel_customers")  # shares the module fixture customers
 def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
     d = customers
     single, multi = d["channels"] == 1, d["channels"] >= 2
@@ -89,6 +90,7 @@ def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
     assert rising
 
 
+@pytest.mark.xdist_group("omnichannel_customers")  # shares the module fixture customers
 def test_f07b_omnichannel_customers_make_more_repeat_visits(record, customers):
     d = customers
     single, multi = d["channels"] == 1, d["channels"] >= 2

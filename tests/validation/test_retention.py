@@ -195,6 +195,7 @@ def loyalty_panel():
     }
 
 
+@pytest.mark.xdist_group("retention_loyalty_panel")  # shares the module fixture loyalty_panel
 def test_f09a_churn_hazard_falls_with_cumulative_satisfaction(record, loyalty_panel):
     d = loyalty_panel
     edges = np.quantile(d["loyalty"], [0.2, 0.4, 0.6, 0.8])
@@ -214,6 +215,7 @@ def test_f09a_churn_hazard_falls_with_cumulative_satisfaction(record, loyalty_pa
     assert hazard[4] / hazard[0] <= 0.5
 
 
+@pytest.mark.xdist_group("retention_loyalty_panel")  # shares the module fixture loyalty_panel
 def test_f09b_one_bad_episode_moves_long_tenure_customers_less(record, loyalty_panel):
     d = loyalty_panel
     bad = d["satisfaction"] < 0.3

@@ -70,6 +70,7 @@ def wom_senders():
     }
 
 
+@pytest.mark.xdist_group("word_of_mouth_wom_senders")  # shares the module fixture wom_senders
 def test_f05a_word_of_mouth_is_an_asymmetric_u(record, wom_senders):
     d = wom_senders
     s = d["satisfaction"]
@@ -99,6 +100,7 @@ def test_f05a_word_of_mouth_is_an_asymmetric_u(record, wom_senders):
     assert 1.5 <= volume_ratio <= 3.0
 
 
+@pytest.mark.xdist_group("word_of_mouth_wom_senders")  # shares the module fixture wom_senders
 def test_f05b_positive_word_of_mouth_outnumbers_negative(record, wom_senders):
     pos, neg, pos_all, neg_all = d = wom_senders["kpi"]
     ratio, ratio_all = float(pos / neg), float(pos_all / neg_all)
