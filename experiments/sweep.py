@@ -226,7 +226,19 @@ def sweep(plan: SweepPlan, out_dir: Path, *, progress: bool | None = None) -> pd
             f"{plan.n_runs} runs ({summary.n_done} run, {summary.n_skipped} already stored) "
             f"in {time.perf_counter() - t0:.1f} s -> {out_dir}"
         )
+        print(window_text(plan.base, plan.steps))
     return runs
+
+
+def window_text(params, steps: int) -> str:
+    """Which weeks the run-level KPIs of sweep.csv cover, in words."""
+    from sim.run import evaluation_window
+
+    first, last = evaluation_window(params, steps)
+    return (
+        f"Run-level KPIs cover the evaluation window, weeks {first}-{last} (window means of rates and "
+        "scores, window sums as total_*; final_* and cumulative_* at the end of the run)."
+    )
 
 
 def sweep_table(plan: SweepPlan, store) -> pd.DataFrame:
