@@ -9,8 +9,22 @@ import pandas as pd
 
 from analysis.report.document import Report
 from analysis.report.findings import comparison_findings
-from analysis.report.provenance import load_overrides, shocks_from_cfg, what_was_run
-from analysis.report.text import HEADLINE, SHOCK_KPIS, ReportError, num, truthy
+from analysis.report.provenance import (
+    load_overrides,
+    recovery_tolerance,
+    shocks_from_cfg,
+    what_was_run,
+)
+from analysis.report.text import (
+    HEADLINE,
+    SHOCK_KPIS,
+    ReportError,
+    Window,
+    num,
+    truthy,
+    window_from_cfg,
+    window_words,
+)
 from analysis.stats import fmt
 
 
@@ -68,7 +82,7 @@ def report_comparison(rep: Report, directory: Path) -> None:
     scenarios = list(dict.fromkeys(table["scenario"]))
     reference = scenarios[0]
     reps = int(table["n"].max()) if "n" in table else 0
-    what_was_run(
+    cfg = what_was_run(
         rep,
         directory,
         seeds=runs["seed"].tolist() if "seed" in runs else [],
@@ -80,7 +94,10 @@ def report_comparison(rep: Report, directory: Path) -> None:
     )
     _scenario_descriptions(rep, scenarios)
     rep.h2("Main findings")
-    rep.bullets(comparison_findings(table), "findings")
+    window = window_from_cfg(cfg)
+    rep.bullets(
+        comparison_findings(table, window=window, tolerance=recovery_tolerance(cfg)), "findings"
+    )
     rep.p(
         f"Differences are paired by seed (scenario − {reference}, replicate by replicate); percentages "
         f"are relative to {reference}'s mean; 'distinguishable from noise' means the 95% interval of the "
@@ -91,12 +108,12 @@ def report_comparison(rep: Report, directory: Path) -> None:
     rep.h3("Paired differences from the reference")
     kpis = [k for k in dict.fromkeys(table["kpi"]) if k not in SHOCK_KPIS]
     head = [k for k in HEADLINE if k in kpis] or kpis
-    _forest_figures(rep, table, reference, head, [k for k in kpis if k not in head])
+    _forest_figures(rep, table, reference, head, [k for k in kpis if k not in head], window)
     rep.h3("Table")
     _difference_tables(rep, table, reference, head)
     data = _comparison_timeseries(directory, runs) if len(runs) else None
     if data is not None:
-        _timeseries_figures(rep, directory, data, scenarios)
+        _timeseries_figures(rep, directory, data, scenarios, window)
     else:
         rep.p(
             "The run store holds no weekly time series for these runs: time-series figures are left out.",
@@ -121,9 +138,19 @@ def _scenario_descriptions(rep: Report, scenarios: list[str]) -> None:
 
 
 def _forest_figures(
-    rep: Report, table: pd.DataFrame, reference: str, head: list[str], rest: list[str]
+    rep: Report,
+    table: pd.DataFrame,
+    reference: str,
+    head: list[str],
+    rest: list[str],
+    window: Window | None,
 ) -> None:
     from analysis.compare_plots import forest_plot
+
+    covers = (
+        f"Run-level KPIs over {window_words(window)}; cumulative profit, CLV and final_* at the "
+        "end of the run, shock KPIs over the whole run."
+    )
 
     rep.try_figure(
         lambda: forest_plot(
@@ -135,13 +162,13 @@ def _forest_figures(
         ),
         "forest_headline",
         f"Paired differences of the headline KPIs from {reference} with 95% "
-        "confidence intervals over replicates (red: distinguishable from noise).",
+        f"confidence intervals over replicates (red: distinguishable from noise). {covers}",
     )
     if rest:
         rep.try_figure(
             lambda: forest_plot(table, reference, kpis=rest, ncols=4),
             "forest_other",
-            f"Paired differences of the other KPIs from {reference}.",
+            f"Paired differences of the other KPIs from {reference}. {covers}",
         )
 
 
@@ -181,16 +208,22 @@ def _difference_tables(rep: Report, table: pd.DataFrame, reference: str, head: l
 
 
 def _timeseries_figures(
-    rep: Report, directory: Path, data: pd.DataFrame, scenarios: list[str]
+    rep: Report, directory: Path, data: pd.DataFrame, scenarios: list[str], window: Window | None
 ) -> None:
     from analysis import plots
 
+    weeks = (
+        f"every week of the run (1–{window.steps}; the evaluation window is weeks "
+        f"{window.first}–{window.last})"
+        if window
+        else "every week of the run"
+    )
     rep.h3("Time series across replicates")
     rep.try_figure(
         lambda: plots.kpi_bands(data, group="scenario"),
         "kpi_bands",
         "Weekly KPIs per scenario: mean over replicates (line), 95% CI of the mean (dark band) "
-        "and the central 90% of the replicates (light band).",
+        f"and the central 90% of the replicates (light band), over {weeks}.",
     )
     for s in scenarios:
         shocks, problem = _scenario_shocks(directory, s)
@@ -206,6 +239,6 @@ def _timeseries_figures(
                 m, sh, title=f"True vs measured NPS, scenario {s} (mean of replicates)"
             ),
             f"nps_{s}",
-            f"Scenario {s}: true and measured NPS (means over replicates), shocks shaded; "
-            "ticks mark weeks in which at least one replicate's firm raised an alarm.",
+            f"Scenario {s}: true and measured NPS (means over replicates) over {weeks}, shocks "
+            "shaded; ticks mark weeks in which at least one replicate's firm raised an alarm.",
         )

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.report.document import Report
-from analysis.report.text import num
+from analysis.report.text import CU_MEANING, num, window_from_cfg
 from analysis.stats import fmt
 
 
@@ -96,6 +96,7 @@ def what_was_run(
     rows: list[tuple[str, str]] = [("kind of study", rep.kind)]
     rows += _config_rows(cfg, rep.kind)
     rows.extend(extra)
+    rows += _meaning_rows(cfg)
     if seeds:
         s = list(dict.fromkeys(int(x) for x in seeds))
         rows.append(
@@ -136,6 +137,28 @@ def _config_rows(cfg: Mapping | None, kind: str) -> list[tuple[str, str]]:
     if "seed" in cfg:
         rows.append(("root seed", str(cfg["seed"])))
     return rows
+
+
+def _meaning_rows(cfg: Mapping | None) -> list[tuple[str, str]]:
+    """The weeks the run-level KPIs cover and the money unit, for every report."""
+    rows = []
+    w = window_from_cfg(cfg)
+    if w is not None:
+        rows.append(
+            (
+                "evaluation window of the run-level KPIs",
+                f"weeks {w.first}–{w.last} of {w.steps} (evaluation.burn_in = {w.burn_in} weeks "
+                "left out as start-up; cumulative profit, CLV and final_* are end-of-run values)",
+            )
+        )
+    rows.append(("money unit: cu", CU_MEANING))
+    return rows
+
+
+def recovery_tolerance(cfg: Mapping | None) -> float | None:
+    """``mechanism.recovery_tolerance`` of a configuration (None: not recorded)."""
+    v = num(((cfg or {}).get("mechanism") or {}).get("recovery_tolerance"))
+    return v if v == v else None
 
 
 def _manifest_rows(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
