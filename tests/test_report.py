@@ -227,6 +227,65 @@ def test_bad_directories_and_arguments_one_line_exit_2(results, tmp_path, capsys
     assert cli([str(results / "cmp"), "--target", "nps > 0"]) == 2
 
 
+def _cut_comparison(d):
+    lines = (d / "comparison.csv").read_text().splitlines()
+    (d / "comparison.csv").write_text("\n".join(lines[: len(lines) // 3]) + "\n")
+
+
+def _drop_one_kpi_row(d):
+    t = pd.read_csv(d / "comparison.csv")
+    t.drop(t.index[(t["scenario"] == "outage") & (t["kpi"] == "nps")]).to_csv(d / "comparison.csv", index=False)
+
+
+def _inflate_n(d):
+    t = pd.read_csv(d / "comparison.csv")
+    t.loc[t["kpi"] == "nps", "n"] = 5
+    t.to_csv(d / "comparison.csv", index=False)
+
+
+def _fewer_runs(d):
+    runs = pd.read_csv(d / "runs.csv")
+    runs.iloc[:-1].to_csv(d / "runs.csv", index=False)
+
+
+def _cut_between_kpis(d):
+    lines = (d / "comparison.csv").read_text().splitlines()
+    (d / "comparison.csv").write_text("\n".join(lines[:5]) + "\n")  # header + 2 whole KPIs
+
+
+@pytest.mark.parametrize(
+    ("kind", "spoil", "message"),
+    [
+        ("cmp", _cut_comparison, "comparison.csv is incomplete or truncated"),
+        ("cmp", _drop_one_kpi_row, "scenario outage lacks 1 of the"),
+        ("cmp", _cut_between_kpis, "it lacks the rows of"),
+        ("cmp", _inflate_n, "runs in runs.csv but its KPIs are averaged over up to 5"),
+        ("cmp", _fewer_runs, "runs in runs.csv but its KPIs are averaged over up to 3"),
+        ("cmp", lambda d: (d / "comparison.csv").write_text(""), "comparison.csv is empty"),
+        ("cmp", lambda d: (d / "runs.csv").write_text('a,b\n1,2,3\n"x'), "runs.csv cannot be read"),
+        ("sweep", lambda d: (d / "sweep.csv").write_text((d / "sweep.csv").read_text().splitlines()[0] + "\n"),
+         "sweep.csv holds no rows (only its header)"),
+        ("sweep", lambda d: (d / "sweep.csv").write_bytes(b""), "sweep.csv is empty"),
+        ("sweep", lambda d: pd.read_csv(d / "sweep.csv").iloc[:5].to_csv(d / "sweep.csv", index=False),
+         "it holds 5 runs, the sweep declared 4 grid points x 2 replicates = 8"),
+        ("sa", lambda d: (d / "indices.csv").write_text("output,factor,index,value\n"), "indices.csv holds no rows"),
+        ("run", lambda d: (d / "kpis.json").write_text('{"nps": 1'), "kpis.json cannot be read"),
+        ("run", lambda d: (d / "timeseries.parquet").write_bytes(b"PAR1"), "timeseries.parquet cannot be read"),
+    ],
+)
+def test_truncated_or_empty_inputs_are_refused_in_one_line(results, tmp_path, capsys, kind, spoil, message):
+    """Issue 17: a truncated comparison.csv was reported as if whole (exit 0); an empty
+    sweep.csv said 'cannot convert float NaN to integer'."""
+    d = tmp_path / kind
+    shutil.copytree(results / kind, d, ignore=shutil.ignore_patterns("report.html", "figures"))
+    spoil(d)
+    assert cli([str(d), "--no-simulate"] if kind == "run" else [str(d)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cxsim report: error: ") and message in err[0], err
+    assert "hydra.run.dir" in err[0] or "lacks" in err[0]
+    assert not (d / "report.html").exists()
+
+
 def test_report_through_the_cxsim_command(results, tmp_path):
     d = tmp_path / "run"
     shutil.copytree(results / "run", d)

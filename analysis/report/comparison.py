@@ -10,7 +10,10 @@ import pandas as pd
 from analysis.report.document import Report
 from analysis.report.findings import comparison_findings
 from analysis.report.provenance import (
+    RERUN,
+    load_config,
     load_overrides,
+    read_table,
     recovery_tolerance,
     shocks_from_cfg,
     what_was_run,
@@ -62,19 +65,81 @@ def _scenario_shocks(directory: Path, scenario: str) -> tuple[list[dict], str | 
 
 
 def _read_comparison(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``comparison.csv`` (checked) and ``runs.csv`` (empty when absent)."""
-    table = pd.read_csv(directory / "comparison.csv")
-    need = {"scenario", "kpi", "mean", "diff", "diff_ci_low", "diff_ci_high"}
+    """``comparison.csv`` and ``runs.csv`` (empty when absent), checked to be whole: every
+    scenario with the same KPI rows, the scenarios the study declared, and no KPI averaged
+    over more runs than runs.csv holds (or over fewer for all of a scenario's KPIs)."""
+    table = read_table(directory / "comparison.csv")
+    need = {"scenario", "kpi", "n", "mean", "diff", "diff_ci_low", "diff_ci_high"}
     if not need <= set(table.columns):
         raise ReportError(
             f"comparison.csv lacks the columns {', '.join(sorted(need - set(table.columns)))}"
         )
     runs = (
-        pd.read_csv(directory / "runs.csv")
+        read_table(directory / "runs.csv")
         if (directory / "runs.csv").is_file()
         else pd.DataFrame()
     )
+    _check_complete(table, runs, load_config(directory)[0])
     return table, runs
+
+
+def _truncated(why: str) -> ReportError:
+    return ReportError(f"comparison.csv is incomplete or truncated: {why}; {RERUN}")
+
+
+def _check_complete(table: pd.DataFrame, runs: pd.DataFrame, cfg: dict | None) -> None:
+    if table[["scenario", "kpi"]].isna().any(axis=None) or table["n"].isna().any():
+        raise _truncated("a row lacks its scenario, KPI or n (a cut line)")
+    scenarios = list(dict.fromkeys(table["scenario"].astype(str)))
+    declared = (cfg or {}).get("scenarios")
+    if isinstance(declared, list) and declared and scenarios != [str(x) for x in declared]:
+        raise _truncated(
+            f"it holds the scenarios {', '.join(scenarios)}, the study declared "
+            f"{', '.join(map(str, declared))}"
+        )
+    if len(scenarios) < 2:
+        raise _truncated(f"it holds only the scenario {scenarios[0]}")
+    kpis = list(dict.fromkeys(table["kpi"].astype(str)))
+    for sc in scenarios:
+        have = set(table.loc[table["scenario"] == sc, "kpi"].astype(str))
+        missing = [k for k in kpis if k not in have]
+        if missing:
+            shown = ", ".join(missing[:4]) + (", …" if len(missing) > 4 else "")
+            raise _truncated(
+                f"scenario {sc} lacks {len(missing)} of the {len(kpis)} KPI rows ({shown})"
+            )
+    _check_kpis(kpis, runs, cfg)
+    if runs.empty or "scenario" not in runs:
+        return
+    counts = runs["scenario"].astype(str).value_counts()
+    if set(counts.index) != set(scenarios):
+        raise _truncated(
+            f"runs.csv holds the scenarios {', '.join(counts.index)}, comparison.csv "
+            f"{', '.join(scenarios)}"
+        )
+    for sc in scenarios:
+        n = pd.to_numeric(table.loc[table["scenario"] == sc, "n"], errors="coerce")
+        if n.max() != counts[sc] or n.isna().any():
+            raise _truncated(
+                f"scenario {sc} has {counts[sc]} runs in runs.csv but its KPIs are averaged "
+                f"over up to {fmt(float(n.max()))} of them"
+            )
+
+
+def _check_kpis(kpis: list[str], runs: pd.DataFrame, cfg: dict | None) -> None:
+    """The KPIs the study reported: ``output.kpis`` when it lists them, else every run-level
+    KPI of runs.csv (a table cut between two KPIs lacks the last ones in every scenario)."""
+    from sim.kpis import RUN
+
+    declared = ((cfg or {}).get("output") or {}).get("kpis")
+    if isinstance(declared, list) and declared:
+        expected = [str(k) for k in declared]
+    else:
+        expected = [c for c in runs.columns if c in RUN]
+    missing = [k for k in expected if k not in kpis]
+    if missing:
+        shown = ", ".join(missing[:4]) + (", …" if len(missing) > 4 else "")
+        raise _truncated(f"it lacks the rows of {len(missing)} KPIs of the study ({shown})")
 
 
 def report_comparison(rep: Report, directory: Path) -> None:

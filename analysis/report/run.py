@@ -15,12 +15,13 @@ import pandas as pd
 from analysis.report.document import Report
 from analysis.report.findings import run_findings
 from analysis.report.provenance import (
+    RERUN,
     load_config,
     recovery_tolerance,
     shocks_from_cfg,
     what_was_run,
 )
-from analysis.report.text import Window, kpi_scope, num, window_from_cfg
+from analysis.report.text import ReportError, Window, kpi_scope, num, window_from_cfg
 from analysis.stats import fmt
 from sim.kpis import BY_NAME
 
@@ -73,9 +74,25 @@ def _resimulate(cfg: dict | None, ts: pd.DataFrame, simulate: bool) -> _Resimula
     return _Resimulation(snap, note, seconds)
 
 
+def _read_run(directory: Path) -> tuple[pd.DataFrame, dict]:
+    """``timeseries.parquet`` and ``kpis.json``; an unreadable or empty one is a one-line
+    :class:`ReportError`."""
+    try:
+        ts = pd.read_parquet(directory / "timeseries.parquet")
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        what = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ReportError(f"timeseries.parquet cannot be read ({what}): {RERUN}") from None
+    try:
+        kpis = json.loads((directory / "kpis.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"kpis.json cannot be read ({exc}): {RERUN}") from None
+    if ts.empty or not isinstance(kpis, dict) or not kpis:
+        raise ReportError(f"timeseries.parquet or kpis.json holds no data: {RERUN}")
+    return ts, kpis
+
+
 def report_run(rep: Report, directory: Path, *, simulate: bool = True) -> None:
-    ts = pd.read_parquet(directory / "timeseries.parquet")
-    kpis = json.loads((directory / "kpis.json").read_text())
+    ts, kpis = _read_run(directory)
     cfg, _ = load_config(directory)
     sim = _resimulate(cfg, ts, simulate)
     runtime = (

@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.report.discover import discovery_section
 from analysis.report.document import Report
 from analysis.report.findings import factor_rows, order_outputs, sensitivity_findings
-from analysis.report.provenance import what_was_run
+from analysis.report.provenance import read_table, what_was_run
 from analysis.report.text import (
     ReportError,
     Window,
@@ -38,7 +38,7 @@ def sample_table(directory: Path, factors: Sequence[str]) -> pd.DataFrame | None
     for name in SAMPLE_FILES:
         p = directory / name
         if p.is_file():
-            df = pd.read_csv(p)
+            df = read_table(p, rows=False)
             if set(factors) <= set(df.columns):
                 return df
     if (directory / "store" / "manifest.json").is_file():
@@ -79,7 +79,7 @@ class _Study:
 
 
 def _load_study(directory: Path) -> _Study:
-    indices = pd.read_csv(directory / "indices.csv")
+    indices = read_table(directory / "indices.csv")
     need = {"output", "factor", "index", "value"}
     if not need <= set(indices.columns):
         raise ReportError(

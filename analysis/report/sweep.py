@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.report.discover import discovery_section
 from analysis.report.document import Report
 from analysis.report.findings import sweep_findings
-from analysis.report.provenance import what_was_run
+from analysis.report.provenance import RERUN, load_config, read_table, what_was_run
 from analysis.report.text import (
     HEADLINE,
     ReportError,
@@ -34,16 +34,34 @@ def swept_keys(sweep: pd.DataFrame) -> list[str]:
 
 def _read_sweep(directory: Path, outcome: str | None) -> tuple[pd.DataFrame, list, list, str]:
     """``sweep.csv``, its swept parameters, its KPIs and the outcome to show (checked)."""
-    sweep = pd.read_csv(directory / "sweep.csv")
+    sweep = read_table(directory / "sweep.csv")
     levers = swept_keys(sweep)
     kpis = [c for c in sweep.columns if c in BY_NAME]
     if not levers or not kpis:
         raise ReportError("sweep.csv has no swept parameter or no KPI column")
+    _check_complete(sweep, levers, load_config(directory)[0])
     if outcome is None:
         outcome = next((k for k in HEADLINE if k in kpis), kpis[0])
     elif outcome not in kpis:
         raise ReportError(f"invalid --outcome {outcome!r}: allowed one of {', '.join(kpis)}")
     return sweep, levers, kpis, outcome
+
+
+def _check_complete(sweep: pd.DataFrame, levers: list[str], cfg: dict | None) -> None:
+    """Every run of the declared grid (``sweep.grid`` x ``replicates``) is in sweep.csv, and
+    no row was cut (a swept value missing)."""
+    if sweep[levers].isna().any(axis=None):
+        raise ReportError(f"sweep.csv is truncated: a row lacks its swept values; {RERUN}")
+    grid = ((cfg or {}).get("sweep") or {}).get("grid")
+    reps = (cfg or {}).get("replicates")
+    if not isinstance(grid, dict) or not grid or not isinstance(reps, int):
+        return
+    points = int(np.prod([len(v) if isinstance(v, list) else 1 for v in grid.values()]))
+    if len(sweep) != points * reps:
+        raise ReportError(
+            f"sweep.csv is incomplete or truncated: it holds {len(sweep)} runs, the sweep "
+            f"declared {points} grid points x {reps} replicates = {points * reps}; {RERUN}"
+        )
 
 
 def _grid_rows(sweep: pd.DataFrame, levers: list[str], outcome: str) -> list[tuple[str, str]]:
