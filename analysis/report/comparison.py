@@ -120,9 +120,10 @@ def _check_complete(table: pd.DataFrame, runs: pd.DataFrame, cfg: dict | None) -
     for sc in scenarios:
         n = pd.to_numeric(table.loc[table["scenario"] == sc, "n"], errors="coerce")
         if n.max() != counts[sc] or n.isna().any():
+            most = "n/a" if n.isna().all() else str(int(n.max()))
             raise _truncated(
-                f"scenario {sc} has {counts[sc]} runs in runs.csv but its KPIs are averaged "
-                f"over up to {fmt(float(n.max()))} of them"
+                f"scenario {sc} has {counts[sc]} run{'s' if counts[sc] != 1 else ''} in "
+                f"runs.csv but its KPIs are averaged over up to {most} runs"
             )
 
 

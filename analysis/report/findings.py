@@ -52,9 +52,8 @@ def run_findings(
     if window is not None:
         burn_in = window.burn_in
     last = window.last if window is not None else n
-    txt_window = f"weeks {min(burn_in + 1, n)}–{last}" + (
-        f", after {weeks_long(burn_in)} burn-in" if burn_in else ""
-    )
+    weeks = f"weeks {min(burn_in + 1, n)}–{last}"
+    txt_window = weeks + (f", after {weeks_long(burn_in)} burn-in" if burn_in else "")
     if "nps" in kpis:
         out.append(
             f"Over the evaluation window ({txt_window}) the true NPS averaged {fmt(num(kpis.get('nps')))} points, "
@@ -69,7 +68,7 @@ def run_findings(
         )
     if "firm_value" in kpis:
         out.append(
-            f"Firm value {fmt(num(kpis['firm_value']))} cu (discounted profit of {txt_window} plus the "
+            f"Firm value {fmt(num(kpis['firm_value']))} cu (discounted profit of {weeks} plus the "
             f"customer equity left at the window's end, {fmt(num(kpis.get('customer_equity')))} cu); profit over the window "
             f"{fmt(num(kpis.get('total_profit')))} cu, cumulative profit since week 1 "
             f"{fmt(num(kpis.get('cumulative_profit')))} cu; market share at the end "
