@@ -110,10 +110,21 @@ def executor_config(cfg: Mapping[str, Any]):
 
 
 def task_overrides() -> list[str]:
-    """The configuration overrides of the current Hydra job (hydra.* ones excluded)."""
+    """The configuration overrides of the current Hydra job (hydra.* ones excluded), after the
+    job's extra config search path (``--config-dir``, ``hydra.searchpath``) when it has one, so
+    that composing them again finds the same configuration files."""
     from hydra.core.hydra_config import HydraConfig
 
-    return list(HydraConfig.get().overrides.task)
+    hc = HydraConfig.get()
+    paths = [str(p) for p in hc.searchpath or ()]
+    for src in hc.runtime.config_sources or ():
+        if src.provider == "command-line" and src.path:
+            paths.append(f"{src.schema}://{src.path}" if src.schema else str(src.path))
+    search = []
+    if paths:
+        quoted = ("'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'" for p in paths)
+        search = [f"hydra.searchpath=[{','.join(quoted)}]"]
+    return [*search, *hc.overrides.task]
 
 
 def _plain(node: Any) -> Any:
@@ -195,6 +206,95 @@ def plan_sensitivity(overrides: Sequence[str]) -> SensitivityPlan:
 
 def validate_sensitivity(overrides: Sequence[str]) -> None:
     plan_sensitivity(overrides)
+
+
+def _is_file_value(value: Any) -> bool:
+    """A ``sensitivity=`` value that names a file rather than a study."""
+    import os
+
+    return isinstance(value, str) and (
+        value.endswith((".yaml", ".yml")) or value.startswith(("/", "~")) or os.path.isfile(value)
+    )
+
+
+def _factor_target(rest: str, names: Sequence[str]) -> tuple[str, str | None] | None:
+    """(factor name, key of its spec or None) that ``sensitivity.factors.<rest>`` addresses."""
+    from experiments.sensitivity.problem import FACTOR_KEYS
+
+    if rest in names:
+        return rest, None
+    head, _, tail = rest.rpartition(".")
+    if head in names and tail in FACTOR_KEYS:
+        return head, tail
+    return None
+
+
+def sensitivity_overrides(overrides: Sequence[str], search: Sequence[str] = ()) -> dict[str, str]:
+    """Rewrites of ``cxsim sensitivity`` overrides, as {given: rewritten}.
+
+    Factor names are dotted parameter keys (``firm.support.human``), and Hydra splits a dotted
+    override key into nested keys, so ``sensitivity.factors.firm.support.human.bounds=[0.2,0.8]``
+    would look for ``factors.firm.support.human.bounds`` and fail. It is rewritten to a merge
+    into that factor, ``sensitivity.factors={firm.support.human:{bounds:[0.2,0.8]}}`` (and
+    ``sensitivity.factors.<name>=[lo,hi]`` to its bounds). An override naming no factor of the
+    study is refused in one line; ``+sensitivity.factors.<new factor>.bounds=[lo,hi]`` adds a
+    factor (its nested keys are joined again by the declaration). A ``sensitivity=`` value that
+    is a file path is refused with the way to use a study file of your own."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.config import compose
+
+    prefix = "sensitivity.factors."
+    todo = []
+    for text in overrides:
+        try:
+            (o,) = OverridesParser.create().parse_overrides([text])
+        except HydraException:
+            continue  # reported in one line by the validation
+        if o.key_or_group == "sensitivity" and _is_file_value(o.value()):
+            raise ParamError(
+                "sensitivity",
+                o.value(),
+                "a study name; for a study file of your own, save it as "
+                "DIR/sensitivity/NAME.yaml and run: cxsim sensitivity --config-dir DIR sensitivity=NAME",
+            )
+        if (
+            o.key_or_group.startswith(prefix)
+            and o.type == OverrideType.CHANGE
+            and not o.is_sweep_override()
+        ):
+            todo.append((text, o.key_or_group[len(prefix) :], o))
+    if not todo:
+        return {}
+    given = {t for t, _, _ in todo}
+    try:
+        factors = compose([*search, *(t for t in overrides if t not in given)]).sensitivity.factors
+    except (HydraException, OmegaConfBaseException, AttributeError, ValueError):
+        return {}  # the validation reports what is wrong with the configuration
+    names = [str(k) for k in factors]
+    out = {}
+    for text, rest, o in todo:
+        if OmegaConf.select(factors, rest, default=None) is not None:
+            continue  # a key Hydra finds by itself (e.g. factors x1 or nested ones)
+        target = _factor_target(rest, names)
+        if target is None:
+            raise ParamError(
+                f"sensitivity.factors.{rest}",
+                o.value(),
+                f"a factor of the study ({', '.join(names)}) followed by .bounds, .group, "
+                ".integer or .dist; add a new factor with +sensitivity.factors.<name>.bounds=[low,high]",
+            )
+        name, field = target
+        value = text.split("=", 1)[1]
+        if field is None and not isinstance(o.value(), dict):
+            field = "bounds"  # name=[low, high]: the bounds
+        inner = value if field is None else f"{{{field}:{value}}}"
+        out[text] = f"sensitivity.factors={{{name}:{inner}}}"
+    return out
 
 
 def sensitivity_cmd(cfg, out_dir) -> Any:

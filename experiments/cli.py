@@ -61,6 +61,7 @@ class Command:
     target: str  # "module:function"
     hydra: bool  # runs under @hydra.main (gets a run directory) or is a plain function(args)
     validate: str | None = None  # "module:function(overrides)" raising on bad input
+    rewrite: str | None = None  # "module:function(overrides, searchpath) -> {old: new override}"
 
 
 _COMMANDS = (
@@ -96,6 +97,7 @@ _COMMANDS = (
         "experiments.batch:sensitivity_cmd",
         True,
         "experiments.batch:validate_sensitivity",
+        "experiments.batch:sensitivity_overrides",
     ),
     Command(
         "kpis",
@@ -203,11 +205,17 @@ main options:
   sensitivity=smoke             the study (smoke: small and fast; default: the full study)
   sensitivity.method=sobol      sobol | morris | efast | pawn | dgsm
   sensitivity.n=N               base sample size      sensitivity.replicates=N  runs per row
+  sensitivity.factors.firm.support.human.bounds=[0.2,0.8]   one factor's bounds
+  +sensitivity.factors.firm.price.bounds=[30,60]            add a factor
+  --config-dir DIR sensitivity=NAME   a study file of your own, saved as DIR/sensitivity/NAME.yaml
+                                (any directory; `defaults: [default, _self_]` in it starts from
+                                the default study and adds or changes factors)
 {_BATCH}
 {_COMMON}
 
-example:
+examples:
   cxsim sensitivity sensitivity=smoke executor=serial hydra.run.dir=out/sa
+  cxsim sensitivity --config-dir ~/studies sensitivity=pricing hydra.run.dir=out/pricing
 """,
     "kpis": """usage: cxsim kpis [PREFIX]
 
@@ -385,6 +393,30 @@ def job_overrides(overrides: Sequence[str]) -> list[list[str]]:
             job[i] = f"{key}={v}"
             jobs.append(job)
     return jobs
+
+
+def searchpath_overrides(ns, hydra_overrides: Sequence[str]) -> list[str]:
+    """``--config-dir DIR`` and ``hydra.searchpath=[...]`` as one ``hydra.searchpath``
+    override, so that validation composes from the same places as the command (a study,
+    scenario or other group option of your own in ``DIR/<group>/<name>.yaml``)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    paths: list[str] = []
+    if getattr(ns, "config_dir", None):
+        d = Path(ns.config_dir).expanduser().resolve()
+        if not d.is_dir():
+            raise UsageError(f"invalid --config-dir {ns.config_dir}: allowed an existing directory")
+        paths.append(f"file://{d}")
+    for text in hydra_overrides:
+        try:
+            (o,) = OverridesParser.create().parse_overrides([text])
+        except OverrideParseException as exc:
+            raise UsageError(_parse_error(exc, text)) from None
+        if o.key_or_group == "hydra.searchpath" and isinstance(o.value(), list):
+            paths += [str(v) for v in o.value()]
+    quoted = ("'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'" for p in paths)
+    return [f"hydra.searchpath=[{','.join(quoted)}]"] if paths else []
 
 
 def validate_config(overrides: Sequence[str]):
@@ -648,13 +680,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_plain(cmd, rest)
         ns = parse_args(rest)
         config_overrides, hydra_overrides = split_overrides(ns.overrides)
+        search = searchpath_overrides(ns, hydra_overrides)
+        if cmd.rewrite:  # e.g. dotted sensitivity factor names (experiments.batch)
+            new = _resolve(cmd.rewrite)(config_overrides, search)
+            rest = [new.get(a, a) for a in rest]
+            config_overrides = [new.get(a, a) for a in config_overrides]
         check = _resolve(cmd.validate) if cmd.validate else validate_config
         for job in job_overrides(config_overrides) if ns.multirun else [config_overrides]:
-            check(job)
+            check([*search, *job])
         if ns.cfg is None and ns.info is None and not ns.hydra_help:
             check_output_dir(*output_dir(hydra_overrides, ns.multirun))
             if cmd.name != "run":
-                address = executor_address(config_overrides)
+                address = executor_address([*search, *config_overrides])
                 if address:
                     check_scheduler(address)
     except (*_failures(), *_errors(), OSError) as exc:

@@ -100,6 +100,21 @@ def cases(tmp: Path) -> list[Case]:
         Case("sweep: the seed in the grid", ["sweep", "sweep.grid={seed:[1,2]}"], 2),
         Case("sensitivity: unknown study", ["sensitivity", "sensitivity=nope"], 2),
         Case("sensitivity: unknown method", ["sensitivity", "sensitivity.method=magic"], 2),
+        Case("sensitivity: a study file given as a path",
+             ["sensitivity", f"sensitivity={tmp / 'studies' / 'sensitivity' / 'mine.yaml'}"], 2),
+        Case("sensitivity: one factor's bounds out of range (dotted name)",
+             ["sensitivity", "sensitivity.factors.firm.support.human.bounds=[0.2,1.5]"], 2),
+        Case("sensitivity: bounds of a factor the study lacks",
+             ["sensitivity", "sensitivity.factors.firm.support.humna.bounds=[0.2,0.8]"], 2),
+        Case("sensitivity: --config-dir that does not exist",
+             ["sensitivity", "--config-dir", str(tmp / "nowhere"), "sensitivity=mine"], 2),
+        Case("sensitivity: a study of your own (--config-dir) with one factor's bounds",
+             ["sensitivity", "--config-dir", str(tmp / "studies"), "sensitivity=mine",
+              "sensitivity.factors.firm.support.human.bounds=[0.3,0.6]", *TINY, "executor=serial",
+              f"hydra.run.dir={tmp / 'own_study'}"], 0),
+        Case("sensitivity: the same study through hydra.searchpath",
+             ["sensitivity", f"hydra.searchpath=[file://{tmp / 'studies'}]", "sensitivity=mine",
+              *TINY, "executor=serial", f"hydra.run.dir={tmp / 'own_study_2'}"], 0),
         Case("scenarios with an argument", ["scenarios", "extra"], 2),
         Case("report: missing directory", ["report", str(tmp / "nowhere")], 2),
         Case("report: --target running code (created a file before)",
@@ -107,10 +122,18 @@ def cases(tmp: Path) -> list[Case]:
         Case("report: --target with __import__", ["report", str(sw), "--target", "__import__('os')"], 2),
         Case("report: --target with attribute access", ["report", str(sw), "--target", "nps.__class__ == 1"], 2),
         Case("report: --target that is not a condition", ["report", str(sw), "--target", "nps + 1"], 2),
-        Case("report: truncated comparison.csv (phase 2: should refuse)",
+        Case("report: truncated comparison.csv (exited 0 before)",
              ["report", str(tmp / "truncated")], 2, setup="truncated"),
-        Case("report: empty sweep.csv (phase 2: should refuse)",
+        Case("report: comparison.csv without its last KPI rows",
+             ["report", str(tmp / "cut_kpis")], 2, setup="cut_kpis"),
+        Case("report: runs.csv that disagrees with comparison.csv",
+             ["report", str(tmp / "short_runs")], 2, setup="short_runs"),
+        Case("report: empty sweep.csv (a NaN error before)",
              ["report", str(tmp / "empty_sweep")], 2, setup="empty"),
+        Case("report: 0-byte sweep.csv", ["report", str(tmp / "zero_sweep")], 2, setup="zero"),
+        Case("report: indices.csv cut inside a quoted field",
+             ["report", str(tmp / "bad_indices")], 2, setup="bad_indices"),
+        Case("report: a whole comparison", ["report", str(tmp / "whole")], 0, setup="whole"),
     ]
 
 
@@ -145,6 +168,13 @@ def _prepare(tmp: Path) -> None:
         for r in range(2)
     ]
     pd.DataFrame(rows).to_csv(sw / "sweep.csv", index=False)
+    study = tmp / "studies" / "sensitivity"
+    study.mkdir(parents=True)
+    (study / "mine.yaml").write_text(
+        "method: sobol\nn: 2\nreplicates: 1\nsecond_order: false\nnum_resamples: 20\n"
+        "factors:\n  firm.support.human: {bounds: [0.0, 1.0]}\n"
+        "  firm.policy.omnichannel: {bounds: [0.0, 1.0]}\noutputs: [nps]\n"
+    )
 
 
 def _setup(step: str | None, tmp: Path, state: dict) -> None:
@@ -167,12 +197,30 @@ def _setup(step: str | None, tmp: Path, state: dict) -> None:
                             "executor=serial", "output.quiet=true", f"hydra.run.dir={d}"],
                            env=_env(), cwd=tmp, capture_output=True)
         if r.returncode == 0:
+            shutil.copytree(d, tmp / "whole_comparison", ignore=shutil.ignore_patterns(".cxsim.lock"))
             lines = (d / "comparison.csv").read_text().splitlines()
             (d / "comparison.csv").write_text("\n".join(lines[: len(lines) // 3]) + "\n")
+    elif step in ("cut_kpis", "short_runs", "whole"):
+        d = tmp / step
+        shutil.copytree(tmp / "whole_comparison", d)
+        if step == "cut_kpis":  # header + the first two KPIs of both scenarios: whole lines
+            lines = (d / "comparison.csv").read_text().splitlines()
+            (d / "comparison.csv").write_text("\n".join(lines[:5]) + "\n")
+        elif step == "short_runs":
+            lines = (d / "runs.csv").read_text().splitlines()
+            (d / "runs.csv").write_text("\n".join(lines[:-1]) + "\n")
     elif step == "empty":
         d = tmp / "empty_sweep"
         d.mkdir()
         (d / "sweep.csv").write_text("point,replicate,seed,key,firm.support.human,nps\n")
+    elif step == "zero":
+        d = tmp / "zero_sweep"
+        d.mkdir()
+        (d / "sweep.csv").write_text("")
+    elif step == "bad_indices":
+        d = tmp / "bad_indices"
+        d.mkdir()
+        (d / "indices.csv").write_text('output,factor,index,value\nnps,"firm.support.human,S1,0.5\n')
 
 
 def _first_line(text: str) -> str:

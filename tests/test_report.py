@@ -149,14 +149,21 @@ def test_comparison_report(results):
     table = pd.read_csv(d / "comparison.csv")
     row = table[(table["scenario"] == "outage") & (table["kpi"] == "firm_value")].iloc[0]
     ref = table[(table["scenario"] == "baseline") & (table["kpi"] == "firm_value")].iloc[0]
-    pct = abs(100 * row["diff"] / ref["mean"])
-    verb = "lowers" if row["diff"] < 0 else "raises"
+    pct = 100 * row["diff"] / ref["mean"]
     from analysis.stats import fmt
 
-    assert (
-        f"Scenario outage {verb} firm value by {fmt(pct)}%" in text
-    )  # generated from the numbers
-    assert "distinguishable from noise (3 paired replicates)" in text
+    if row["diff_ci_low"] > 0 or row["diff_ci_high"] < 0:  # generated from the numbers
+        verb = "lowers" if row["diff"] < 0 else "raises"
+        assert f"Scenario outage {verb} firm value over weeks 9–70 by {fmt(abs(pct))}%" in text
+    else:
+        sign = "+" if pct > 0 else ""
+        assert (
+            "Scenario outage: no distinguishable change in firm value over weeks 9–70 relative "
+            f"to baseline (estimate {sign}{fmt(pct)}%" in text
+        )
+    assert "3 paired replicates" in text
+    assert "after an 8-week burn-in" in text and "Money is in cu: currency units" in text
+    assert "evaluation window of the run-level KPIs" in text
     assert "common random numbers" in text and "runs in the store" in text
     stems = [p.stem for p in sorted((d / "figures").glob("*.png"))]
     assert stems[:2] == ["01_forest_headline", "02_forest_other"]
@@ -218,6 +225,65 @@ def test_bad_directories_and_arguments_one_line_exit_2(results, tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "invalid target" in err[0]
     assert cli([str(results / "cmp"), "--target", "nps > 0"]) == 2
+
+
+def _cut_comparison(d):
+    lines = (d / "comparison.csv").read_text().splitlines()
+    (d / "comparison.csv").write_text("\n".join(lines[: len(lines) // 3]) + "\n")
+
+
+def _drop_one_kpi_row(d):
+    t = pd.read_csv(d / "comparison.csv")
+    t.drop(t.index[(t["scenario"] == "outage") & (t["kpi"] == "nps")]).to_csv(d / "comparison.csv", index=False)
+
+
+def _inflate_n(d):
+    t = pd.read_csv(d / "comparison.csv")
+    t.loc[t["kpi"] == "nps", "n"] = 5
+    t.to_csv(d / "comparison.csv", index=False)
+
+
+def _fewer_runs(d):
+    runs = pd.read_csv(d / "runs.csv")
+    runs.iloc[:-1].to_csv(d / "runs.csv", index=False)
+
+
+def _cut_between_kpis(d):
+    lines = (d / "comparison.csv").read_text().splitlines()
+    (d / "comparison.csv").write_text("\n".join(lines[:5]) + "\n")  # header + 2 whole KPIs
+
+
+@pytest.mark.parametrize(
+    ("kind", "spoil", "message"),
+    [
+        ("cmp", _cut_comparison, "comparison.csv is incomplete or truncated"),
+        ("cmp", _drop_one_kpi_row, "scenario outage lacks 1 of the"),
+        ("cmp", _cut_between_kpis, "it lacks the rows of"),
+        ("cmp", _inflate_n, "runs in runs.csv but its KPIs are averaged over up to 5 runs"),
+        ("cmp", _fewer_runs, "runs in runs.csv but its KPIs are averaged over up to 3 runs"),
+        ("cmp", lambda d: (d / "comparison.csv").write_text(""), "comparison.csv is empty"),
+        ("cmp", lambda d: (d / "runs.csv").write_text('a,b\n1,2,3\n"x'), "runs.csv cannot be read"),
+        ("sweep", lambda d: (d / "sweep.csv").write_text((d / "sweep.csv").read_text().splitlines()[0] + "\n"),
+         "sweep.csv holds no rows (only its header)"),
+        ("sweep", lambda d: (d / "sweep.csv").write_bytes(b""), "sweep.csv is empty"),
+        ("sweep", lambda d: pd.read_csv(d / "sweep.csv").iloc[:5].to_csv(d / "sweep.csv", index=False),
+         "it holds 5 runs, the sweep declared 4 grid points x 2 replicates = 8"),
+        ("sa", lambda d: (d / "indices.csv").write_text("output,factor,index,value\n"), "indices.csv holds no rows"),
+        ("run", lambda d: (d / "kpis.json").write_text('{"nps": 1'), "kpis.json cannot be read"),
+        ("run", lambda d: (d / "timeseries.parquet").write_bytes(b"PAR1"), "timeseries.parquet cannot be read"),
+    ],
+)
+def test_truncated_or_empty_inputs_are_refused_in_one_line(results, tmp_path, capsys, kind, spoil, message):
+    """Issue 17: a truncated comparison.csv was reported as if whole (exit 0); an empty
+    sweep.csv said 'cannot convert float NaN to integer'."""
+    d = tmp_path / kind
+    shutil.copytree(results / kind, d, ignore=shutil.ignore_patterns("report.html", "figures"))
+    spoil(d)
+    assert cli([str(d), "--no-simulate"] if kind == "run" else [str(d)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cxsim report: error: ") and message in err[0], err
+    assert "hydra.run.dir" in err[0] or "lacks" in err[0]
+    assert not (d / "report.html").exists()
 
 
 def test_report_through_the_cxsim_command(results, tmp_path):
@@ -284,23 +350,138 @@ def test_diff_sentence_relative_and_absolute():
         "distinguishable from noise (10 paired replicates)."
     )
     row = {
-        "diff": 1.5,
-        "diff_ci_low": -0.5,
-        "diff_ci_high": 3.5,
-        "distinguishable": False,
-        "n_diff": 5,
-    }
-    s = diff_sentence("x", "baseline", "nps", row, 20.0)
-    assert s.startswith("Scenario x raises NPS by 1.50 points (95% CI -0.500 to +3.50 points)")
-    assert "not distinguishable from noise" in s
-    row = {
         "diff": 0.02,
         "diff_ci_low": 0.01,
         "diff_ci_high": 0.03,
         "distinguishable": True,
         "n_diff": 5,
     }
-    assert "by 2.00 percentage points" in diff_sentence("x", "b", "market_share", row, 0.5)
+    assert "raises market share by 2.00 percentage points" in diff_sentence("x", "b", "market_share", row, 0.5)
+
+
+def test_diff_sentence_no_verb_when_the_interval_includes_zero():
+    """Issue 17: 'lowers cumulative profit by 1.02% (95% CI -3.13 to +1.10%)' contradicted its
+    own interval; an interval that includes 0 gets no direction."""
+    row = {"diff": -1.02, "diff_ci_low": -3.13, "diff_ci_high": 1.10, "distinguishable": False, "n_diff": 10}
+    s = diff_sentence("outage", "baseline", "cumulative_profit", row, 100.0)
+    assert s == (
+        "Scenario outage: no distinguishable change in cumulative profit relative to baseline "
+        "(estimate -1.02%, 95% CI -3.13 to +1.10%, 10 paired replicates)."
+    )
+    assert "lowers" not in s and "raises" not in s
+    row = {"diff": 1.5, "diff_ci_low": -0.5, "diff_ci_high": 3.5, "distinguishable": False, "n_diff": 5}
+    s = diff_sentence("x", "baseline", "nps", row, 20.0)
+    assert s.startswith("Scenario x: no distinguishable change in NPS relative to baseline")
+    assert "(estimate +1.50 points, 95% CI -0.500 to +3.50 points, 5 paired replicates)" in s
+    # a bound exactly at 0 is not an excluded 0
+    row = {"diff": 1.0, "diff_ci_low": 0.0, "diff_ci_high": 2.0, "n_diff": 5}
+    assert "no distinguishable change" in diff_sentence("x", "b", "nps", row, 20.0)
+    # no interval: no direction either
+    row = {"diff": 1.0, "diff_ci_low": float("nan"), "diff_ci_high": float("nan"), "n_diff": 1}
+    s = diff_sentence("x", "b", "nps", row, 20.0)
+    assert "no distinguishable change" in s and "fewer than two replicates" in s
+
+
+def test_diff_sentence_names_the_weeks_each_kpi_covers():
+    from analysis.report.text import Window
+
+    w = Window(first=53, last=104, burn_in=52, steps=104)
+    row = {"diff": -3.2, "diff_ci_low": -4.3, "diff_ci_high": -2.1, "n_diff": 10}
+    assert diff_sentence("o", "b", "firm_value", row, 100.0, window=w).startswith(
+        "Scenario o lowers firm value over weeks 53–104 by 3.20%"
+    )
+    assert diff_sentence("o", "b", "cumulative_profit", row, 100.0, window=w).startswith(
+        "Scenario o lowers cumulative profit at the end of the run (week 104) by 3.20%"
+    )
+
+
+def _comparison_table(recovery, detection_n=3):
+    """A comparison table of two scenarios x (firm value, shock KPIs)."""
+    nan = float("nan")
+    rows = [
+        ("baseline", "firm_value", "cu", 3, 100.0, 0.0, 0.0, 0.0, False),
+        ("outage", "firm_value", "cu", 3, 95.0, -5.0, -7.0, -3.0, True),
+        ("baseline", "detection_latency", "weeks", 0, nan, nan, nan, nan, False),
+        ("outage", "detection_latency", "weeks", detection_n, 3.0, nan, nan, nan, False),
+        ("baseline", "recovery_time", "weeks", 0, nan, nan, nan, nan, False),
+        ("outage", "recovery_time", "weeks", *recovery, nan, nan, nan, False),
+        ("baseline", "shock_loss", "cu", 0, nan, nan, nan, nan, False),
+        ("outage", "shock_loss", "cu", 3, 800.0, nan, nan, nan, False),
+    ]
+    t = pd.DataFrame(
+        rows,
+        columns=["scenario", "kpi", "unit", "n", "mean", "diff", "diff_ci_low", "diff_ci_high", "distinguishable"],
+    )
+    return t.assign(ci_low=t["mean"] - 1, ci_high=t["mean"] + 1)
+
+
+def test_comparison_findings_give_each_statistic_its_own_n():
+    """Issue 17: 'on average over 4 replicates' covered statistics with n = 5."""
+    from analysis.report import comparison_findings
+
+    lines = comparison_findings(_comparison_table((1, 10.0), detection_n=2))
+    shock = next(x for x in lines if x.startswith("In scenario outage"))
+    assert "on average over" not in shock
+    assert "first alarm came 3.00 weeks after the shock started (mean of 2 of 3 replicates in which the alarm detected the shock" in shock
+    assert "back within 3.00 points (mechanism.recovery_tolerance) of the same seeds' runs without the shock 10.0 weeks" in shock
+    assert "(mean of 1 of 3 replicates, 95% CI 9.00–11.0; in the other 2 NPS had not recovered by the end of the run" in shock
+    assert "the shock cost 800 cu of firm value against the same seeds without it (mean of 3 replicates" in shock
+
+
+def test_recovery_when_nps_never_fell():
+    """Issue 17: 'NPS recovered to its pre-shock level after 0 weeks' when it never moved."""
+    from analysis.report import comparison_findings, run_findings
+
+    t = _comparison_table((3, 0.0))
+    t.loc[t["kpi"] == "recovery_time", ["ci_low", "ci_high"]] = 0.0
+    shock = next(x for x in comparison_findings(t, tolerance=2.5) if x.startswith("In scenario"))
+    assert "NPS never fell more than 2.50 points (mechanism.recovery_tolerance) below the run without the shock (in every replicate)" in shock
+    assert "pre-shock level" not in shock and "after 0 weeks" not in shock and " 0 weeks" not in shock
+    ts = pd.DataFrame({"step": [1, 2, 3], "nps": [10.0, 11.0, 12.0]})
+    shocks = [{"kind": "outage", "start": 2, "end": 3}]
+    kpis = {"recovery_time": 0.0, "detection_latency": 1.0, "shock_loss": 5.0}
+    line = run_findings(ts, kpis, shocks, tolerance=3.0)[-1]
+    assert "NPS never fell more than 3.00 points (mechanism.recovery_tolerance) below the run without the shock" in line
+    kpis["recovery_time"] = 4.0
+    assert "NPS back within 3.00 points (mechanism.recovery_tolerance) of the same seed's run without the shock 4.00 weeks after" in run_findings(ts, kpis, shocks)[-1]
+
+
+def test_cu_is_defined_at_its_first_use():
+    from analysis.report import comparison_findings, run_findings, sweep_findings
+    from analysis.report.text import CU_MEANING
+
+    def check(lines):
+        first = next(i for i, x in enumerate(lines) if re.search(r"\bcu\b", x))
+        assert f"Money is in cu: {CU_MEANING}." in lines[first]
+        assert sum(CU_MEANING in x for x in lines) == 1
+
+    check(comparison_findings(_comparison_table((3, 0.0))))
+    ts = pd.DataFrame({"step": [1, 2], "nps": [1.0, 2.0]})
+    check(run_findings(ts, {"nps": 1.0, "firm_value": 10.0, "annual_churn": 0.1}, []))
+    sw = pd.DataFrame({"firm.support.human": [0.2, 0.2, 0.8, 0.8], "firm_value": [1.0, 2.0, 3.0, 4.0]})
+    check(sweep_findings(sw, ["firm.support.human"], "firm_value", "t", pd.Series([0, 0, 1, 1]), {}, False))
+    assert CU_MEANING.startswith("currency units") and "abstract money" in CU_MEANING
+
+
+def test_every_findings_list_says_which_weeks_it_covers():
+    from analysis.report import comparison_findings, sweep_findings
+    from analysis.report.text import Window
+
+    w = Window(first=9, last=70, burn_in=8, steps=70)
+    lines = comparison_findings(_comparison_table((3, 0.0)), window=w)
+    assert lines[0].startswith("Run-level KPIs cover the evaluation window (weeks 9–70, after an 8-week burn-in)")
+    assert "firm value over weeks 9–70" in lines[1]
+    sw = pd.DataFrame({"firm.support.human": [0.2, 0.2, 0.8, 0.8], "nps": [1.0, 2.0, 3.0, 4.0]})
+    lines = sweep_findings(sw, ["firm.support.human"], "nps", "t", pd.Series([0, 0, 1, 1]), {}, False, w)
+    assert lines[0].startswith("Run-level KPIs cover the evaluation window (weeks 9–70")
+    assert lines[1].startswith("The highest mean NPS over weeks 9–70 is 3.50 points")
+    idx = pd.DataFrame(
+        [("nps", "firm.support.human", "S1", 0.5, 0.1), ("nps", "firm.support.human", "ST", 0.6, 0.1)],
+        columns=["output", "factor", "index", "value", "conf"],
+    )
+    lines = sensitivity_findings(idx, window=w)
+    assert lines[0].startswith("Run-level KPIs cover the evaluation window (weeks 9–70")
+    assert "of the variance of NPS over weeks 9–70" in lines[1]
 
 
 def test_sensitivity_findings_from_numbers():
@@ -321,10 +502,44 @@ def test_sensitivity_findings_from_numbers():
         "Financial support 20% (±3%)"
     )
     assert "interactions" in lines[0]
-    assert "no detectable total effect" in lines[1] and "market.x" in lines[1]
+    assert lines[1] == (
+        "Including interactions, Human-resources support accounts for 55% (±5%) of the variance "
+        "of cumulative profit (total index ST); no detectable total effect (the ST interval "
+        "reaches 0): market.x."
+    )
     assert "unreliable" not in " ".join(lines)
     noisy = idx.assign(conf=0.9)
     assert "unreliable" in sensitivity_findings(noisy)[0]
+
+
+def _st(values):
+    return pd.DataFrame(
+        [("firm_value", f, "ST", v, c) for f, v, c in values],
+        columns=["output", "factor", "index", "value", "conf"],
+    )
+
+
+def test_total_finding_never_lists_the_top_factor_as_idle():
+    """Issue 17: 'Financial support accounts for 58% ... no detectable total effect: Financial
+    support'."""
+    idle_top = _st([("firm.support.financial", 0.58, 0.7), ("firm.support.human", 0.1, 0.2)])
+    (line,) = sensitivity_findings(idle_top)
+    assert line.startswith(
+        "Including interactions, no factor has a detectable total effect on firm value: every "
+        "total index (ST) interval reaches 0 (largest estimate Financial support 58% (±70%))"
+    )
+    assert "accounts for" not in line
+    mixed = _st([("firm.support.financial", 0.58, 0.7), ("firm.support.human", 0.3, 0.1)])
+    (line,) = sensitivity_findings(mixed)
+    assert line.startswith(
+        "Including interactions, the largest total index (ST) of firm value is Financial "
+        "support's 58% (±70%), but its interval reaches 0; detectable total effects: "
+        "Human-resources support 30% (±10%)"
+    )
+    clear = _st([("firm.support.financial", 0.58, 0.05), ("firm.support.human", 0.0, 0.01)])
+    (line,) = sensitivity_findings(clear)
+    assert "Financial support accounts for 58% (±5%)" in line
+    assert line.split("no detectable total effect")[1].count("Financial") == 0
 
 
 def test_sensitivity_findings_keep_group_indices_apart():

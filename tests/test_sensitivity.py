@@ -156,6 +156,27 @@ def test_hydra_composes_the_group():
     assert problem_from_cfg(cfg.sensitivity) == decl
 
 
+def test_nested_factor_keys_are_joined_again():
+    """Hydra splits dotted keys of command-line overrides into nested mappings
+    (``+sensitivity.factors.firm.price.bounds=[30,60]`` -> ``{firm: {price: {bounds: ...}}}``):
+    the declaration walks them down to the mappings holding the factor keys."""
+    decl = {
+        "factors": {
+            "firm.support.human": {"bounds": [0.0, 1.0], "group": "support"},
+            "x": [0.0, 2.0],
+            "firm": {"support": {"human": {"bounds": [0.2, 0.8]}}, "price": {"bounds": [30, 60]}},
+        },
+        "outputs": ["nps"],
+    }
+    p = problem_from_cfg(decl)
+    assert p.names == ("firm.support.human", "x", "firm.price")
+    assert p.factors[0].bounds == (0.2, 0.8) and p.factors[0].group == "support"
+    assert p.factors[2].bounds == (30.0, 60.0)
+    decl["factors"]["x"] = {"bound": [0, 1]}  # a typo stays an error, not a nested name
+    with pytest.raises(ValueError, match=r"unknown key sensitivity\.factors\.x\.bound"):
+        problem_from_cfg(decl)
+
+
 BAD = [
     ({"method": "sobel"}, "method", "sobel"),
     ({"factors": {"x1": {"bounds": [1.0, 0.0]}}}, "factors.x1.bounds", "[1.0, 0.0]"),

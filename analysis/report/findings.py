@@ -12,23 +12,35 @@ import pandas as pd
 from analysis.report.text import (
     HEADLINE,
     SHOCK_KPIS,
+    Window,
     capital,
+    define_cu,
     factor_label,
     kpi_label,
+    kpi_scope,
     num,
     signed,
     span,
     truthy,
+    weeks_long,
+    window_sentence,
+    with_unit,
 )
 from analysis.stats import fmt
 from sim.kpis import BY_NAME
 
 
 def run_findings(
-    ts: pd.DataFrame, kpis: Mapping[str, Any], shocks: Sequence[Mapping], burn_in: int = 0
+    ts: pd.DataFrame,
+    kpis: Mapping[str, Any],
+    shocks: Sequence[Mapping],
+    burn_in: int = 0,
+    tolerance: float | None = None,
+    window: Window | None = None,
 ) -> list[str]:
     """Findings of one run: the weekly path, then the run-level KPIs of the evaluation window
-    (weeks ``burn_in + 1`` to the end), said in words."""
+    (weeks ``burn_in + 1`` to the end), said in words; ``tolerance`` is the run's
+    ``mechanism.recovery_tolerance``."""
     out = []
     n = len(ts)
     if n and "nps" in ts:
@@ -37,10 +49,14 @@ def run_findings(
             f"Over {n} weeks the focal firm's true NPS went from {fmt(a)} to {fmt(b)} points "
             f"(lowest {fmt(float(ts['nps'].min()))} in week {int(ts.loc[ts['nps'].idxmin(), 'step'])})."
         )
-    window = f"weeks {min(burn_in + 1, n)}–{n}" + (f", after a {burn_in}-week burn-in" if burn_in else "")
+    if window is not None:
+        burn_in = window.burn_in
+    last = window.last if window is not None else n
+    weeks = f"weeks {min(burn_in + 1, n)}–{last}"
+    txt_window = weeks + (f", after {weeks_long(burn_in)} burn-in" if burn_in else "")
     if "nps" in kpis:
         out.append(
-            f"Over the evaluation window ({window}) the true NPS averaged {fmt(num(kpis.get('nps')))} points, "
+            f"Over the evaluation window ({txt_window}) the true NPS averaged {fmt(num(kpis.get('nps')))} points, "
             f"the firm measured {fmt(num(kpis.get('measured_nps')))} on average, and annual churn was "
             f"{fmt(100 * num(kpis.get('annual_churn')))}%."
         )
@@ -52,8 +68,8 @@ def run_findings(
         )
     if "firm_value" in kpis:
         out.append(
-            f"Firm value {fmt(num(kpis['firm_value']))} cu (discounted profit of {window} plus the customer "
-            f"equity left at the end, {fmt(num(kpis.get('customer_equity')))} cu); profit over the window "
+            f"Firm value {fmt(num(kpis['firm_value']))} cu (discounted profit of {weeks} plus the "
+            f"customer equity left at the window's end, {fmt(num(kpis.get('customer_equity')))} cu); profit over the window "
             f"{fmt(num(kpis.get('total_profit')))} cu, cumulative profit since week 1 "
             f"{fmt(num(kpis.get('cumulative_profit')))} cu; market share at the end "
             f"{fmt(100 * num(kpis.get('final_market_share')))}%, "
@@ -71,11 +87,7 @@ def run_findings(
             bits.append(f"first alarm {fmt(lat)} weeks after its start")
         elif math.isfinite(rate):
             bits.append("the firm's alarm did not detect it")
-        bits.append(
-            f"NPS back to its pre-shock level after {fmt(rec)} weeks"
-            if math.isfinite(rec)
-            else "NPS not back to its pre-shock level by the end"
-        )
+        bits.append(_run_recovery(rec, tolerance))
         if math.isfinite(dnps):
             bits.append(
                 f"NPS during the shock and the weeks after it {fmt(dnps)} points against the same seed without shocks"
@@ -83,7 +95,34 @@ def run_findings(
         if math.isfinite(loss):
             bits.append(f"it cost {fmt(loss)} cu of firm value against the same seed without shocks")
         out.append(txt + ": " + "; ".join(bits) + ".")
-    return out
+    return define_cu(out)
+
+
+def _run_recovery(rec: float, tolerance: float | None) -> str:
+    tol = _tolerance(tolerance)
+    if not math.isfinite(rec):
+        return f"NPS not back within {tol} of the same seed's run without the shock by the end"
+    if rec == 0:
+        return f"NPS never fell more than {tol} below the run without the shock"
+    return (
+        f"NPS back within {tol} of the same seed's run without the shock {fmt(rec)} weeks "
+        "after the shock started"
+    )
+
+
+def _diff_scale(kpi: str, row: Mapping[str, Any], ref_mean: float) -> tuple[float, str]:
+    """How a paired difference is shown: (factor, suffix) — relative to the reference's mean
+    for money and counts, in points or percentage points otherwise."""
+    unit = BY_NAME[kpi].unit if kpi in BY_NAME else str(row.get("unit", ""))
+    if unit.startswith(("cu", "customers", "messages", "per week", "purchases")) and ref_mean > 0:
+        return 100.0 / ref_mean, "%"
+    if "share" in unit:
+        return 100.0, " percentage points"
+    if unit.startswith("%"):
+        return 1.0, " percentage points"
+    if unit.startswith("points"):
+        return 1.0, " points"
+    return 1.0, f" {unit}" if unit else ""
 
 
 def diff_sentence(
@@ -93,59 +132,68 @@ def diff_sentence(
     row: Mapping[str, Any],
     ref_mean: float,
     level: float = 0.95,
+    window: Window | None = None,
 ) -> str:
-    """'Scenario outage lowers cumulative profit by 3.2% (95% CI 2.1–4.3%) relative to baseline,
-    distinguishable from noise (10 paired replicates).'"""
+    """The paired difference of one KPI in words. The verb ('lowers', 'raises') is used only
+    when the interval excludes 0:
+
+    'Scenario outage lowers firm value over weeks 53–104 by 3.2% (95% CI 2.1–4.3%) relative to
+    baseline, distinguishable from noise (10 paired replicates).'
+    'Scenario outage: no distinguishable change in firm value over weeks 53–104 relative to
+    baseline (estimate -1.02%, 95% CI -3.13 to +1.10%, 10 paired replicates).'
+    """
     d, lo, hi = num(row["diff"]), num(row["diff_ci_low"]), num(row["diff_ci_high"])
     n = int(num(row.get("n_diff", row.get("n", 0))) or 0)
-    unit = BY_NAME[kpi].unit if kpi in BY_NAME else str(row.get("unit", ""))
-    if unit.startswith(("cu", "customers", "messages", "per week", "purchases")) and ref_mean > 0:
-        scale, suffix = 100.0 / ref_mean, "%"
-    elif "share" in unit:
-        scale, suffix = 100.0, " percentage points"
-    elif unit.startswith("%"):
-        scale, suffix = 1.0, " percentage points"
-    elif unit.startswith("points"):
-        scale, suffix = 1.0, " points"
-    else:
-        scale, suffix = 1.0, f" {unit}" if unit else ""
+    scale, suffix = _diff_scale(kpi, row, ref_mean)
     d, lo, hi = d * scale, lo * scale, hi * scale
+    what = kpi_label(kpi) + (f" {kpi_scope(kpi, window)}" if window is not None else "")
+    reps = f"{n} paired replicate{'s' if n != 1 else ''}"
     if not math.isfinite(d):
-        return (
-            f"{capital(kpi_label(kpi))}: no paired difference between {scenario} and {reference}."
-        )
+        return f"{capital(what)}: no paired difference between {scenario} and {reference}."
     if d == 0 and lo == 0 and hi == 0:
-        return f"Scenario {scenario} leaves {kpi_label(kpi)} unchanged relative to {reference} in every replicate."
-    verb = "lowers" if d < 0 else "raises"
-    if math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0):
-        a, b = sorted((abs(lo), abs(hi)))
-        ci = f"{level:.0%} CI {fmt(a)}–{fmt(b)}{suffix}"
-    elif math.isfinite(lo) and math.isfinite(hi):
-        ci = f"{level:.0%} CI {signed(lo)} to {signed(hi)}{suffix}"
-    else:
-        ci = "no interval: fewer than two replicates"
-    verdict = (
-        "distinguishable from noise"
-        if truthy(row.get("distinguishable"))
-        else "not distinguishable from noise"
-    )
+        return (
+            f"Scenario {scenario} leaves {what} unchanged relative to {reference} in every "
+            f"replicate ({reps})."
+        )
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return (
+            f"Scenario {scenario}: no distinguishable change in {what} relative to {reference} "
+            f"(estimate {signed(d)}{suffix}; no interval: fewer than two replicates)."
+        )
+    if lo <= 0 <= hi:  # the interval includes 0: no direction can be claimed
+        return (
+            f"Scenario {scenario}: no distinguishable change in {what} relative to {reference} "
+            f"(estimate {signed(d)}{suffix}, {level:.0%} CI {signed(lo)} to {signed(hi)}{suffix}, "
+            f"{reps})."
+        )
+    verb = "lowers" if hi < 0 else "raises"
+    a, b = sorted((abs(lo), abs(hi)))
     return (
-        f"Scenario {scenario} {verb} {kpi_label(kpi)} by {fmt(abs(d))}{suffix} ({ci}) relative to {reference}, "
-        f"{verdict} ({n} paired replicates)."
+        f"Scenario {scenario} {verb} {what} by {fmt(abs(d))}{suffix} ({level:.0%} CI "
+        f"{fmt(a)}–{fmt(b)}{suffix}) relative to {reference}, distinguishable from noise ({reps})."
     )
 
 
-def comparison_findings(table: pd.DataFrame, level: float = 0.95) -> list[str]:
+def comparison_findings(
+    table: pd.DataFrame,
+    level: float = 0.95,
+    window: Window | None = None,
+    tolerance: float | None = None,
+) -> list[str]:
+    """The comparison's findings: what the KPIs cover, the headline differences per scenario,
+    the other distinguishable KPIs and the shock KPIs (each with its own n)."""
     scenarios = list(dict.fromkeys(table["scenario"]))
     reference = scenarios[0]
     means = table.set_index(["scenario", "kpi"])["mean"]
-    out = []
+    out = [window_sentence(window)]
     kpis_present = list(dict.fromkeys(table["kpi"]))
     for s in scenarios[1:]:
         rows = table[table["scenario"] == s].set_index("kpi")
         for k in [k for k in HEADLINE if k in rows.index][:4]:
             out.append(
-                diff_sentence(s, reference, k, rows.loc[k], num(means.get((reference, k))), level)
+                diff_sentence(
+                    s, reference, k, rows.loc[k], num(means.get((reference, k))), level, window
+                )
             )
         other = [
             k
@@ -161,48 +209,106 @@ def comparison_findings(table: pd.DataFrame, level: float = 0.95) -> list[str]:
                 + ", ".join(kpi_label(k) for k in other)
                 + "."
             )
-        shock_bits = []
-        for k, what in (
-            ("detection_latency", "the firm's first alarm came {v} weeks after the shock started"),
-            ("recovery_time", "NPS recovered to its pre-shock level after {v} weeks"),
-            (
-                "shock_loss",
-                "the shock cost {v} cu of cumulative profit against the same seeds without it",
-            ),
-        ):
-            if (
-                k in rows.index
-                and num(rows.loc[k, "n"]) > 0
-                and math.isfinite(num(rows.loc[k, "mean"]))
-            ):
-                r = rows.loc[k]
-                ci = (
-                    f" ({level:.0%} CI {span(num(r['ci_low']), num(r['ci_high']))})"
-                    if math.isfinite(num(r["ci_low"]))
-                    else ""
-                )
-                shock_bits.append(what.format(v=fmt(num(r["mean"]))) + ci)
-        if shock_bits:
-            out.append(
-                f"In scenario {s}, on average over {int(num(rows.loc['recovery_time', 'n']) if 'recovery_time' in rows.index else 0) or 'its'} replicates: "
-                + "; ".join(shock_bits)
-                + "."
-            )
-    return out
+        shock = _shock_finding(s, rows, level, tolerance)
+        if shock:
+            out.append(shock)
+    return define_cu(out)
+
+
+def _replicates(n: int) -> str:
+    return f"{n} replicate{'s' if n != 1 else ''}"
+
+
+def _shock_finding(
+    scenario: str, rows: pd.DataFrame, level: float, tolerance: float | None
+) -> str | None:
+    """Detection, recovery and cost of the shocks of one scenario; every statistic says how
+    many replicates it averages (a latency or a recovery time exists only in some)."""
+    total = int(num(rows["n"].max())) if "n" in rows and len(rows) else 0
+
+    def stat(k: str):
+        if k not in rows.index or not num(rows.loc[k, "n"]) > 0:
+            return None
+        r = rows.loc[k]
+        if not math.isfinite(num(r["mean"])):
+            return None
+        n = int(num(r["n"]))
+        ci = (
+            f", {level:.0%} CI {span(num(r['ci_low']), num(r['ci_high']))}"
+            if math.isfinite(num(r.get("ci_low"))) and math.isfinite(num(r.get("ci_high")))
+            else ""
+        )
+        of = f"mean of {_replicates(n)}" if n == total else f"mean of {n} of {total} replicates"
+        return num(r["mean"]), n, of, ci
+
+    bits = []
+    lat = stat("detection_latency")
+    if lat:
+        v, n, of, ci = lat
+        which = "" if n == total else " in which the alarm detected the shock"
+        bits.append(
+            f"the firm's first alarm came {fmt(v)} weeks after the shock started ({of}{which}{ci})"
+        )
+    bits += _recovery_bits(stat("recovery_time"), total, tolerance)
+    loss = stat("shock_loss")
+    if loss:
+        v, n, of, ci = loss
+        bits.append(
+            f"the shock cost {fmt(v)} cu of firm value against the same seeds without it ({of}{ci})"
+        )
+    return f"In scenario {scenario}: " + "; ".join(bits) + "." if bits else None
+
+
+def _recovery_bits(rec, total: int, tolerance: float | None) -> list[str]:
+    """Recovery of NPS in words; 0 weeks means NPS never fell far enough to need recovering."""
+    if rec is None:
+        return []
+    v, n, of, ci = rec
+    tol = _tolerance(tolerance)
+    rest = (
+        ""
+        if n == total
+        else f"; in the other {total - n} NPS had not recovered by the end of the run, or no "
+        "shock occurred"
+    )
+    if v == 0:
+        where = "in every replicate" if n == total else f"in {n} of {total} replicates"
+        return [f"NPS never fell more than {tol} below the run without the shock ({where}{rest})"]
+    return [
+        f"NPS was back within {tol} of the same seeds' runs without the shock {fmt(v)} weeks "
+        f"after the shock started ({of}{ci}{rest})"
+    ]
+
+
+def _tolerance(tolerance: float | None) -> str:
+    """'3 points (mechanism.recovery_tolerance)'."""
+    if tolerance is None:
+        from sim.params import MechanismParams
+
+        tolerance = MechanismParams().recovery_tolerance
+    return f"{fmt(float(tolerance))} points (mechanism.recovery_tolerance)"
 
 
 def sensitivity_findings(
-    indices: pd.DataFrame, noise: pd.DataFrame | None = None, outputs: Sequence[str] | None = None
+    indices: pd.DataFrame,
+    noise: pd.DataFrame | None = None,
+    outputs: Sequence[str] | None = None,
+    window: Window | None = None,
 ) -> list[str]:
+    """Per output: the largest first-order and total indices (or Morris effects) and the
+    group indices; then replicate noise. With ``window``, model KPIs name the weeks they
+    cover and the first line says what the run-level KPIs are."""
     out = []
     outputs = outputs or order_outputs(indices["output"].unique())
+    if window is not None and any(o in BY_NAME for o in outputs):
+        out.append(window_sentence(window))
     per_factor = factor_rows(indices)
     per_group = factor_rows(indices, "group") if "level" in indices.columns else indices.iloc[:0]
     for o in outputs:
         d = per_factor[per_factor["output"] == o]
         groups = per_group[per_group["output"] == o]
         present = set(d["index"])
-        name = kpi_label(o)
+        name = kpi_label(o) + (f" {kpi_scope(o, window)}" if window and o in BY_NAME else "")
         if not present and groups.empty:
             continue
         if "S1" in present:
@@ -246,24 +352,44 @@ def _first_order_finding(d: pd.DataFrame, name: str, noisy: bool) -> str:
 
 
 def _total_finding(d: pd.DataFrame, name: str) -> str:
-    """The factor with the largest ST, and the factors without a detectable total effect."""
+    """The factor with the largest ST and the factors without a detectable total effect (ST
+    interval reaching 0). The top factor is never listed as idle: when its own interval
+    reaches 0 the sentence says so instead of claiming a share."""
     st = d[d["index"] == "ST"].sort_values("value", ascending=False)
-    idle = [
-        factor_label(r["factor"])
-        for _, r in st.iterrows()
-        if num(r["value"]) - (num(r.get("conf")) if math.isfinite(num(r.get("conf"))) else 0)
-        <= 0.01
-    ]
+    idle = {r["factor"] for _, r in st.iterrows() if _reaches_zero(r)}
     top = st.iloc[0]
-    txt = (
-        f"Including interactions, {factor_label(top['factor'])} accounts for "
-        f"{_pct_pm(top)} of the variance of {name} (total index ST)"
-    )
-    if idle:
-        txt += "; no detectable total effect (the ST interval reaches 0): " + ", ".join(idle)
+    detectable = st[~st["factor"].isin(idle)]
+    if top["factor"] not in idle:
+        txt = (
+            f"Including interactions, {factor_label(top['factor'])} accounts for "
+            f"{_pct_pm(top)} of the variance of {name} (total index ST)"
+        )
+        if idle:
+            txt += "; no detectable total effect (the ST interval reaches 0): " + ", ".join(
+                factor_label(f) for f in st["factor"] if f in idle
+            )
+    elif detectable.empty:
+        txt = (
+            f"Including interactions, no factor has a detectable total effect on {name}: every "
+            f"total index (ST) interval reaches 0 (largest estimate {factor_label(top['factor'])} "
+            f"{_pct_pm(top)})"
+        )
+    else:
+        txt = (
+            f"Including interactions, the largest total index (ST) of {name} is "
+            f"{factor_label(top['factor'])}'s {_pct_pm(top)}, but its interval reaches 0; "
+            "detectable total effects: "
+            + ", ".join(f"{factor_label(r['factor'])} {_pct_pm(r)}" for _, r in detectable.iterrows())
+        )
     if _unreliable(top):
         txt += " (unreliable estimate: more samples are needed)"
     return txt + "."
+
+
+def _reaches_zero(row: Mapping[str, Any]) -> bool:
+    """Whether an index's interval reaches 0 (within 1 percentage point)."""
+    c = num(row.get("conf"))
+    return num(row["value"]) - (c if math.isfinite(c) else 0) <= 0.01
 
 
 def _morris_finding(d: pd.DataFrame, name: str) -> str:
@@ -359,25 +485,31 @@ def sweep_findings(
     met: pd.Series,
     labels: Mapping[str, str],
     default_target: bool,
+    window: Window | None = None,
 ) -> list[str]:
+    """The best and worst grid points for ``outcome`` and where the target is met."""
     from analysis.stats import mean_ci
 
-    out = []
+    out = [window_sentence(window)]
     g = sweep.assign(_met=met.astype(float).to_numpy()).groupby(list(levers), sort=True)
     stats_ = g.agg(mean=(outcome, "mean"), share=("_met", "mean"))
     best_key = stats_["mean"].idxmax()
     best_key = best_key if isinstance(best_key, tuple) else (best_key,)
-    best = g.get_group(best_key if len(best_key) > 1 else best_key[0])
+    at_best = pd.Series(True, index=sweep.index)
+    for k, v in zip(levers, best_key, strict=True):
+        at_best &= sweep[k] == v
+    best = sweep[at_best]
     ci = mean_ci(best[outcome])
     where = ", ".join(f"{labels.get(k, k)} = {v}" for k, v in zip(levers, best_key, strict=True))
+    what = f"{kpi_label(outcome)} {kpi_scope(outcome, window)}"
     out.append(
-        f"The highest mean {kpi_label(outcome)} is {fmt(ci.mean)} (95% CI {span(ci.low, ci.high)}, "
-        f"{len(best)} runs) at {where}."
+        f"The highest mean {what} is {with_unit(ci.mean, outcome)} (95% CI "
+        f"{span(ci.low, ci.high)}, {len(best)} runs) at {where}."
     )
     worst = stats_["mean"].idxmin()
     worst = worst if isinstance(worst, tuple) else (worst,)
     out.append(
-        f"The lowest is {fmt(float(stats_['mean'].min()))} at "
+        f"The lowest is {with_unit(float(stats_['mean'].min()), outcome)} at "
         + ", ".join(f"{labels.get(k, k)} = {v}" for k, v in zip(levers, worst, strict=True))
         + "."
     )
@@ -388,4 +520,4 @@ def sweep_findings(
     out.append(
         f"{capital(tgt)} is met in at least half of the replicates at {n_ok} of {len(stats_)} grid points."
     )
-    return out
+    return define_cu(out)

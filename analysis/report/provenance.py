@@ -1,5 +1,6 @@
 """Where results came from: the configuration, overrides and run-store manifest of a results
-directory, and the report's "What was run" section built from them."""
+directory, the report's "What was run" section built from them, and the checked reading of
+the result tables (an empty or unreadable file is a one-line :class:`ReportError`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.report.document import Report
-from analysis.report.text import num
+from analysis.report.text import CU_MEANING, ReportError, num, window_from_cfg
 from analysis.stats import fmt
+
+RERUN = "rerun the command that made it with the same hydra.run.dir (finished runs are kept)"
 
 
 def _redact(node: Any) -> Any:
@@ -28,6 +31,23 @@ def _redact(node: Any) -> Any:
     if isinstance(node, list):
         return [_redact(v) for v in node]
     return node
+
+
+def read_table(path: Path, *, rows: bool = True) -> pd.DataFrame:
+    """A results CSV file; an empty, cut or unreadable file (or, with ``rows``, one holding
+    only its header) is a one-line :class:`ReportError` naming the file."""
+    try:
+        table = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ReportError(f"{path.name} is empty: {RERUN}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        what = " ".join(str(exc).split()) or type(exc).__name__
+        raise ReportError(f"{path.name} cannot be read ({what}): {RERUN}") from None
+    except OSError as exc:
+        raise ReportError(f"{path.name} cannot be read ({exc.strerror or exc}): {RERUN}") from None
+    if rows and table.empty:
+        raise ReportError(f"{path.name} holds no rows (only its header): {RERUN}")
+    return table
 
 
 def load_config(directory: Path) -> tuple[dict | None, str | None]:
@@ -96,6 +116,7 @@ def what_was_run(
     rows: list[tuple[str, str]] = [("kind of study", rep.kind)]
     rows += _config_rows(cfg, rep.kind)
     rows.extend(extra)
+    rows += _meaning_rows(cfg)
     if seeds:
         s = list(dict.fromkeys(int(x) for x in seeds))
         rows.append(
@@ -136,6 +157,28 @@ def _config_rows(cfg: Mapping | None, kind: str) -> list[tuple[str, str]]:
     if "seed" in cfg:
         rows.append(("root seed", str(cfg["seed"])))
     return rows
+
+
+def _meaning_rows(cfg: Mapping | None) -> list[tuple[str, str]]:
+    """The weeks the run-level KPIs cover and the money unit, for every report."""
+    rows = []
+    w = window_from_cfg(cfg)
+    if w is not None:
+        rows.append(
+            (
+                "evaluation window of the run-level KPIs",
+                f"weeks {w.first}–{w.last} of {w.steps} (evaluation.burn_in = {w.burn_in} weeks "
+                "left out as start-up; cumulative profit, CLV and final_* are end-of-run values)",
+            )
+        )
+    rows.append(("money unit: cu", CU_MEANING))
+    return rows
+
+
+def recovery_tolerance(cfg: Mapping | None) -> float | None:
+    """``mechanism.recovery_tolerance`` of a configuration (None: not recorded)."""
+    v = num(((cfg or {}).get("mechanism") or {}).get("recovery_tolerance"))
+    return v if v == v else None
 
 
 def _manifest_rows(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -14,8 +14,14 @@ import pandas as pd
 
 from analysis.report.document import Report
 from analysis.report.findings import run_findings
-from analysis.report.provenance import load_config, shocks_from_cfg, what_was_run
-from analysis.report.text import num
+from analysis.report.provenance import (
+    RERUN,
+    load_config,
+    recovery_tolerance,
+    shocks_from_cfg,
+    what_was_run,
+)
+from analysis.report.text import ReportError, Window, kpi_scope, num, window_from_cfg
 from analysis.stats import fmt
 from sim.kpis import BY_NAME
 
@@ -68,9 +74,25 @@ def _resimulate(cfg: dict | None, ts: pd.DataFrame, simulate: bool) -> _Resimula
     return _Resimulation(snap, note, seconds)
 
 
+def _read_run(directory: Path) -> tuple[pd.DataFrame, dict]:
+    """``timeseries.parquet`` and ``kpis.json``; an unreadable or empty one is a one-line
+    :class:`ReportError`."""
+    try:
+        ts = pd.read_parquet(directory / "timeseries.parquet")
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        what = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ReportError(f"timeseries.parquet cannot be read ({what}): {RERUN}") from None
+    try:
+        kpis = json.loads((directory / "kpis.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"kpis.json cannot be read ({exc}): {RERUN}") from None
+    if ts.empty or not isinstance(kpis, dict) or not kpis:
+        raise ReportError(f"timeseries.parquet or kpis.json holds no data: {RERUN}")
+    return ts, kpis
+
+
 def report_run(rep: Report, directory: Path, *, simulate: bool = True) -> None:
-    ts = pd.read_parquet(directory / "timeseries.parquet")
-    kpis = json.loads((directory / "kpis.json").read_text())
+    ts, kpis = _read_run(directory)
     cfg, _ = load_config(directory)
     sim = _resimulate(cfg, ts, simulate)
     runtime = (
@@ -84,9 +106,11 @@ def report_run(rep: Report, directory: Path, *, simulate: bool = True) -> None:
     shocks = sim.snap.shocks if sim.snap else shocks_from_cfg(cfg)
     rep.h2("Main findings")
     burn_in = int(((cfg or {}).get("evaluation") or {}).get("burn_in", 0))
-    rep.bullets(run_findings(ts, kpis, shocks, burn_in), "findings")
+    window = window_from_cfg(cfg)
+    findings = run_findings(ts, kpis, shocks, burn_in, recovery_tolerance(cfg), window)
+    rep.bullets(findings, "findings")
     rep.h2("Results")
-    _kpi_tables(rep, kpis)
+    _kpi_tables(rep, kpis, window)
     _timeseries_figures(rep, ts, shocks)
     if sim.note:
         rep.p(sim.note, "note")
@@ -94,16 +118,24 @@ def report_run(rep: Report, directory: Path, *, simulate: bool = True) -> None:
         _snapshot_figures(rep, sim.snap)
 
 
-def _kpi_tables(rep: Report, kpis: dict) -> None:
+def _kpi_tables(rep: Report, kpis: dict, window: Window | None = None) -> None:
     from experiments.run import SUMMARY_KPIS
 
-    rows = [(k, fmt(num(kpis.get(k))), BY_NAME[k].unit) for k in SUMMARY_KPIS if k in kpis]
-    rep.h3("Key performance indicators at the end of the run")
-    rep.table(pd.DataFrame(rows, columns=["KPI", "value", "unit"]), left=("KPI", "unit"))
-    allrows = [(k, fmt(num(v)), BY_NAME[k].unit if k in BY_NAME else "") for k, v in kpis.items()]
+    rows = [
+        (k, fmt(num(kpis.get(k))), BY_NAME[k].unit, kpi_scope(k, window))
+        for k in SUMMARY_KPIS
+        if k in kpis
+    ]
+    rep.h3("Key performance indicators")
+    cols = ["KPI", "value", "unit", "covers"]
+    rep.table(pd.DataFrame(rows, columns=cols), left=("KPI", "unit", "covers"))
+    allrows = [
+        (k, fmt(num(v)), BY_NAME[k].unit if k in BY_NAME else "", kpi_scope(k, window))
+        for k, v in kpis.items()
+    ]
     rep.table(
-        pd.DataFrame(allrows, columns=["KPI", "value", "unit"]),
-        left=("KPI", "unit"),
+        pd.DataFrame(allrows, columns=cols),
+        left=("KPI", "unit", "covers"),
         collapsed=f"All {len(allrows)} KPIs",
     )
 

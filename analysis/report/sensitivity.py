@@ -13,8 +13,16 @@ import pandas as pd
 from analysis.report.discover import discovery_section
 from analysis.report.document import Report
 from analysis.report.findings import factor_rows, order_outputs, sensitivity_findings
-from analysis.report.provenance import what_was_run
-from analysis.report.text import ReportError, factor_label, kpi_label, num
+from analysis.report.provenance import read_table, what_was_run
+from analysis.report.text import (
+    ReportError,
+    Window,
+    factor_label,
+    kpi_label,
+    kpi_scope,
+    num,
+    window_from_cfg,
+)
 from analysis.stats import fmt
 from sim.kpis import BY_NAME
 
@@ -30,7 +38,7 @@ def sample_table(directory: Path, factors: Sequence[str]) -> pd.DataFrame | None
     for name in SAMPLE_FILES:
         p = directory / name
         if p.is_file():
-            df = pd.read_csv(p)
+            df = read_table(p, rows=False)
             if set(factors) <= set(df.columns):
                 return df
     if (directory / "store" / "manifest.json").is_file():
@@ -71,7 +79,7 @@ class _Study:
 
 
 def _load_study(directory: Path) -> _Study:
-    indices = pd.read_csv(directory / "indices.csv")
+    indices = read_table(directory / "indices.csv")
     need = {"output", "factor", "index", "value"}
     if not need <= set(indices.columns):
         raise ReportError(
@@ -164,35 +172,40 @@ def report_sensitivity(
 ) -> None:
     s = _load_study(directory)
     seeds = s.sample["seed"].tolist() if s.sample is not None and "seed" in s.sample else []
-    what_was_run(rep, directory, seeds=seeds, extra=_design_rows(s))
+    cfg = what_was_run(rep, directory, seeds=seeds, extra=_design_rows(s))
+    window = window_from_cfg(cfg)
     if (directory / "summary.md").is_file():
         rep.pre((directory / "summary.md").read_text(), "summary.md written by cxsim sensitivity")
     target, discovery = _discovery_target(s, outcome, target)
 
     rep.h2("Main findings")
-    findings = sensitivity_findings(s.indices, None if s.noise_note else s.noise, s.outputs)
+    findings = sensitivity_findings(
+        s.indices, None if s.noise_note else s.noise, s.outputs, window
+    )
     if s.noise_note:
         findings.append(s.noise_note)
     findings_at = rep.reserve()  # filled once scenario discovery has run
 
     rep.h2("Results")
-    _index_figures(rep, s)
+    _index_figures(rep, s, window)
     _index_tables(rep, s)
     if target is not None:
         discovery += discovery_section(rep, s.sample, s.factors, target, {}, s.labels)
     rep.fill(findings_at, findings + discovery)
 
 
-def _index_figures(rep: Report, s: _Study) -> None:
+def _index_figures(rep: Report, s: _Study, window: Window | None = None) -> None:
     """Indices (and S2 or Morris) figures of the first outputs, and convergence."""
     from analysis import sensitivity_plots as sp
 
     indices, labels = s.indices, s.labels
     for o in s.outputs[:MAX_FIGURE_OUTPUTS]:
+        covers = f" (the run-level KPI {kpi_scope(o, window)})" if o in BY_NAME else ""
         rep.try_figure(
             lambda o=o: sp.indices_plot(indices, o, labels=labels),
             f"indices_{o}",
-            f"Sensitivity indices of {kpi_label(o)} with their confidence intervals (± conf).",
+            f"Sensitivity indices of {kpi_label(o)}{covers} with their confidence intervals "
+            "(± conf).",
         )
         if "S2" in s.present:
             rep.try_figure(

@@ -11,8 +11,16 @@ import pandas as pd
 from analysis.report.discover import discovery_section
 from analysis.report.document import Report
 from analysis.report.findings import sweep_findings
-from analysis.report.provenance import what_was_run
-from analysis.report.text import HEADLINE, ReportError, factor_label, kpi_label
+from analysis.report.provenance import RERUN, load_config, read_table, what_was_run
+from analysis.report.text import (
+    HEADLINE,
+    ReportError,
+    factor_label,
+    kpi_label,
+    kpi_scope,
+    unit_word,
+    window_from_cfg,
+)
 from analysis.stats import fmt
 from sim.kpis import BY_NAME
 
@@ -26,16 +34,34 @@ def swept_keys(sweep: pd.DataFrame) -> list[str]:
 
 def _read_sweep(directory: Path, outcome: str | None) -> tuple[pd.DataFrame, list, list, str]:
     """``sweep.csv``, its swept parameters, its KPIs and the outcome to show (checked)."""
-    sweep = pd.read_csv(directory / "sweep.csv")
+    sweep = read_table(directory / "sweep.csv")
     levers = swept_keys(sweep)
     kpis = [c for c in sweep.columns if c in BY_NAME]
     if not levers or not kpis:
         raise ReportError("sweep.csv has no swept parameter or no KPI column")
+    _check_complete(sweep, levers, load_config(directory)[0])
     if outcome is None:
         outcome = next((k for k in HEADLINE if k in kpis), kpis[0])
     elif outcome not in kpis:
         raise ReportError(f"invalid --outcome {outcome!r}: allowed one of {', '.join(kpis)}")
     return sweep, levers, kpis, outcome
+
+
+def _check_complete(sweep: pd.DataFrame, levers: list[str], cfg: dict | None) -> None:
+    """Every run of the declared grid (``sweep.grid`` x ``replicates``) is in sweep.csv, and
+    no row was cut (a swept value missing)."""
+    if sweep[levers].isna().any(axis=None):
+        raise ReportError(f"sweep.csv is truncated: a row lacks its swept values; {RERUN}")
+    grid = ((cfg or {}).get("sweep") or {}).get("grid")
+    reps = (cfg or {}).get("replicates")
+    if not isinstance(grid, dict) or not grid or not isinstance(reps, int):
+        return
+    points = int(np.prod([len(v) if isinstance(v, list) else 1 for v in grid.values()]))
+    if len(sweep) != points * reps:
+        raise ReportError(
+            f"sweep.csv is incomplete or truncated: it holds {len(sweep)} runs, the sweep "
+            f"declared {points} grid points x {reps} replicates = {points * reps}; {RERUN}"
+        )
 
 
 def _grid_rows(sweep: pd.DataFrame, levers: list[str], outcome: str) -> list[tuple[str, str]]:
@@ -52,7 +78,10 @@ def _grid_rows(sweep: pd.DataFrame, levers: list[str], outcome: str) -> list[tup
             "grid points × replicates",
             f"{sweep.groupby(levers).ngroups} × {reps} = {len(sweep)} runs",
         ),
-        ("outcome shown", kpi_label(outcome)),
+        (
+            "outcome shown",
+            kpi_label(outcome) + (f" ({unit_word(outcome)})" if unit_word(outcome) else ""),
+        ),
     ]
 
 
@@ -92,25 +121,27 @@ def report_sweep(
     sweep, levers, kpis, outcome = _read_sweep(directory, outcome)
     numeric = [c for c in levers if pd.api.types.is_numeric_dtype(sweep[c])]
     seeds = sweep["seed"].tolist() if "seed" in sweep else []
-    what_was_run(rep, directory, seeds=seeds, extra=_grid_rows(sweep, levers, outcome))
+    cfg = what_was_run(rep, directory, seeds=seeds, extra=_grid_rows(sweep, levers, outcome))
+    window = window_from_cfg(cfg)
     labels = {k: f"{factor_label(k)} ({k})" if factor_label(k) != k else k for k in levers}
     default_target = target is None
     target = target or f"{outcome} >= base_{outcome}"
     grid, met, consts = _target_met(sweep, numeric, kpis, outcome, target)
 
     rep.h2("Main findings")
-    findings = sweep_findings(sweep, levers, outcome, target, met, labels, default_target)
+    findings = sweep_findings(sweep, levers, outcome, target, met, labels, default_target, window)
     findings_at = rep.reserve()  # filled once scenario discovery has run
 
     rep.h2("Results")
+    scope = kpi_scope(outcome, window)
     if grid is not None:
-        _whatif_maps(rep, sweep, grid, numeric, kpis, outcome, target, labels)
+        _whatif_maps(rep, sweep, grid, numeric, kpis, outcome, target, labels, window)
     rep.h3("Main effects")
     rep.try_figure(
         lambda: plots.sweep_main_effects(sweep, levers, outcome, labels=labels),
         "main_effects",
-        f"Mean {kpi_label(outcome)} (95% CI over runs) at each value of each swept parameter, averaged "
-        "over the other parameters.",
+        f"Mean {kpi_label(outcome)} {scope} (95% CI over runs) at each value of each swept "
+        "parameter, averaged over the other parameters.",
     )
     if 0 < int(met.sum()) < len(met) and numeric:
         findings += discovery_section(rep, sweep, numeric, target, consts, labels)
@@ -119,14 +150,14 @@ def report_sweep(
     _grid_table(rep, sweep, levers, outcome, met)
 
 
-def _whatif_maps(rep, sweep, grid, numeric, kpis, outcome, target, labels) -> None:
+def _whatif_maps(rep, sweep, grid, numeric, kpis, outcome, target, labels, window) -> None:
     from analysis.whatif import lever_grid, whatif_map
 
     rep.h3("What-if map")
     rep.figure(
         whatif_map(grid, labels=labels),
         "whatif_map",
-        f"Mean {kpi_label(outcome)} over the two levers; red outline: the cells where the target "
+        f"Mean {kpi_label(outcome)} {kpi_scope(outcome, window)} over the two levers; red outline: the cells where the target "
         f"({target}) is met in at least half of the replicates; dashed white: the baseline cell "
         "(the model's default values, or the nearest grid point).",
     )
@@ -134,7 +165,8 @@ def _whatif_maps(rep, sweep, grid, numeric, kpis, outcome, target, labels) -> No
         rep.figure(
             whatif_map(lever_grid(sweep, numeric[0], numeric[1], "nps", target), labels=labels),
             "whatif_map_nps",
-            f"Mean NPS over the two levers, same target region ({target}).",
+            f"Mean NPS {kpi_scope('nps', window)} over the two levers, same target region "
+            f"({target}).",
         )
 
 

@@ -373,7 +373,7 @@ def problem_from_cfg(cfg: Mapping[str, Any]) -> SensitivityProblem:
     raw = data["factors"]
     if not isinstance(raw, Mapping) or not raw:
         raise _bad("factors", _show(raw), "a non-empty mapping of factor name to {bounds, ...}")
-    factors = [_factor_from(name, spec) for name, spec in raw.items()]
+    factors = [_factor_from(name, spec) for name, spec in _flat_factors(raw).items()]
     outputs = data["outputs"]
     if isinstance(outputs, str):
         outputs = [outputs]
@@ -392,6 +392,44 @@ def problem_from_cfg(cfg: Mapping[str, Any]) -> SensitivityProblem:
             raise _bad(k, None, "a value (omit the key for the default)")
         kwargs[k] = v
     return SensitivityProblem(factors=tuple(factors), outputs=tuple(outputs), **kwargs)
+
+
+def _flat_factors(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The factor entries with dotted names, whatever the nesting.
+
+    Hydra splits a dotted command-line key into nested keys: ``+sensitivity.factors.firm.
+    price.bounds=[30,60]`` arrives as ``{firm: {price: {bounds: [30, 60]}}}``. A mapping
+    without any of :data:`FACTOR_KEYS` is such a level: it is walked down to the mappings
+    that hold the factor keys (a level holds only mappings), and their names are joined with
+    dots. A nested entry for a
+    factor that is also declared flat is merged into it (its keys win), in the flat
+    factor's place."""
+    out: dict[str, Any] = {}
+    for key, spec in raw.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if (
+            isinstance(spec, Mapping)
+            and spec
+            and not set(spec) & set(FACTOR_KEYS)
+            and all(isinstance(v, Mapping) for v in spec.values())
+        ):
+            entries = _flat_factors(spec, str(name)).items()
+        else:
+            entries = [(name, spec)]
+        for n, sp in entries:
+            out[n] = _merge_spec(out[n], sp) if n in out else sp
+    return out
+
+
+def _merge_spec(old: Any, new: Any) -> Any:
+    """Two entries of one factor: ``new``'s keys over ``old``'s (a list is its bounds)."""
+    def as_map(v: Any) -> Any:
+        return {"bounds": v} if isinstance(v, Sequence) and not isinstance(v, str) else v
+
+    old, new = as_map(old), as_map(new)
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return {**old, **new}
+    return new
 
 
 def _factor_from(name: Any, spec: Any) -> Factor:
