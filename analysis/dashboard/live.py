@@ -1,9 +1,9 @@
 """The model as the dashboard runs it: the same ``CXModel``, shocks started live, a network sample.
 
 :class:`DashboardModel` is ``sim.CXModel`` with one difference: it is built from flat slider
-keywords (what Mesa's SolaraViz passes when it re-creates a model on Reset) through
-:func:`analysis.dashboard.lessons.params_for`, and it records its weekly KPIs in a Mesa
-``DataCollector`` (what Mesa's plot components read). Nothing of the model is re-implemented.
+keywords (what the page's sliders give on Reset) through
+:func:`analysis.dashboard.lessons.params_for`. Its weekly KPIs are in ``model.history`` and in
+the model's own Mesa ``DataCollector``. Nothing of the model is re-implemented.
 
 :func:`trigger_shock` starts a shock *now* through the same code path as a scheduled one:
 ``sim.shocks.start_now`` (a ``ShockEvent`` appended to ``model.shock_state.events``, then
@@ -116,7 +116,7 @@ def trigger_shock(
         target=target,
     )
     validate(dataclasses.replace(model.params, shocks=(sp,)))  # the configured shocks' checks
-    # between two weeks, never inside one (SolaraViz may be playing in another thread)
+    # between two weeks, never inside one (the page may be playing in another thread)
     with getattr(model, "lock", None) or contextlib.nullcontext():
         sp = dataclasses.replace(sp, start=model.steps + 1)
         start_now = getattr(shocks, "start_now", None)
