@@ -10,6 +10,7 @@ import socket
 import numpy as np
 import pytest
 
+from analysis.dashboard.charts import CHART_BY_KEY, RunView, Window, chart_data, window_mean
 from analysis.dashboard.lessons import (
     FREE_PLAY,
     LESSON_BY_KEY,
@@ -19,8 +20,15 @@ from analysis.dashboard.lessons import (
     lever_values,
     params_for,
 )
-from analysis.dashboard.live import SAMPLE_SIZE, DashboardModel, network_sample, trigger_shock
+from analysis.dashboard.live import (
+    SAMPLE_SIZE,
+    DashboardModel,
+    Session,
+    network_sample,
+    trigger_shock,
+)
 from sim import CXModel, ParamError, with_updates
+from sim.kpis import SERIES
 
 N = 400  # customers in the test models
 
@@ -106,9 +114,9 @@ def test_dashboard_model_is_the_model():
         dm.step()
         ref.step()
     np.testing.assert_array_equal(history(dm), history(ref))
-    df = dm.datacollector.get_model_vars_dataframe()
-    assert len(df) == 4 and df.iloc[0].isna().all()  # row w is week w; row 0 before the first week
-    assert df["nps"].iloc[1:].tolist() == [row[ref.kpi_names.index("nps")] for row in ref.history]
+    df = dm.datacollector.get_model_vars_dataframe()  # the model's own Mesa DataCollector
+    assert len(df) == 3  # row w - 1 is week w
+    assert df["nps"].tolist() == [row[ref.kpi_names.index("nps")] for row in ref.history]
 
 
 @pytest.mark.parametrize("kind", ["outage", "downturn", "rival_campaign", "expectation_jump"])
@@ -150,6 +158,8 @@ def test_viral_post_and_bad_shocks():
         trigger_shock(m, "meteor")
     with pytest.raises(ParamError, match="magnitude"):
         trigger_shock(m, "outage", 2.0)
+    with pytest.raises(ParamError, match="magnitude"):
+        trigger_shock(m, "outage", 0.0)  # a fired shock must do something
     with pytest.raises(ParamError, match="channel"):
         trigger_shock(m, "outage", 0.5, channel="pigeon")
     with pytest.raises(ParamError, match="target"):
@@ -182,31 +192,105 @@ def test_network_sample_is_a_cached_connected_subgraph():
     np.testing.assert_array_equal(history(m), history(plain))
 
 
-def test_network_figure_colourings():
+def test_network_colours():
     need("solara")
-    from analysis.dashboard.components import COLOUR_BY, network_figure
+    from analysis.dashboard.components import COLOUR_BY, network_colours, network_geometry
 
-    m = DashboardModel(n_customers=N)
-    m.step()
+    session = Session()
+    session.step()
+    nodes, path = network_geometry(session)
+    assert len(nodes) == SAMPLE_SIZE and path.startswith("M")
     for c in COLOUR_BY:
-        assert network_figure(m, c).axes
+        colours, legend = network_colours(session, c)
+        assert len(colours) == SAMPLE_SIZE and all(x.startswith("#") for x in colours) and legend
     with pytest.raises(ValueError, match="colouring"):
-        network_figure(m, "shoe size")
+        network_colours(session, "shoe size")
+
+
+# ------------------------------------------------------------------------------------------
+# charts as data, sessions
+# ------------------------------------------------------------------------------------------
+def test_chart_axes_are_fixed_and_runs_a_and_b_are_drawn():
+    s = Session("measure_nothing", {"n_customers": N})
+    for _ in range(12):
+        s.step()
+    s.new_run("measure_some", {"n_customers": N})
+    assert s.previous is not None and s.previous.weeks == 12 and s.model.steps == 0
+    for _ in range(5):
+        s.step()
+    spec = CHART_BY_KEY["nps"]
+    doc = chart_data(spec, s.current(), s.previous, 104, N, [Window("nps", 10, 52)])
+    assert next(t["label"] for t in doc["yticks"]) == "-60" and doc["yticks"][-1]["label"] == "+100"
+    assert doc["xticks"][0]["label"] == "0" and doc["xticks"][-1]["label"] == "104"
+    faded = [ln for ln in doc["lines"] if ln["opacity"] < 1]
+    assert len(faded) == 2 and all(ln["dash"] for ln in faded)  # true and measured NPS of run A
+    assert any("previous: Measure nothing A" in g["label"] for g in doc["legend"])
+    assert doc["texts"] == [] or "mean weeks 10–52" in doc["texts"][0]
+    (text,) = doc["texts"]
+    assert "previous" in text and "this run" in text and "so far" in text
+    # the same axes whatever the data; money scales with the market
+    lo, hi, _ = CHART_BY_KEY["profit"].yrange(2_000)
+    assert (lo, hi) == (-2_000.0, 10_000.0)
+    empty = chart_data(spec, Session().current(), None, 104, N)
+    assert empty["yticks"] == doc["yticks"] and empty["lines"][0]["points"] == []
+
+
+def test_bands_only_for_shocks_touching_the_focal_firm_and_labelled():
+    s = Session(values={"n_customers": N})
+    s.step()
+    trigger_shock(s.model, "outage", 0.5, 3, channel="app")
+    trigger_shock(s.model, "outage", 0.5, 3, channel="web", target="rival")
+    bands = s.current().bands
+    assert [b.label for b in bands] == ["outage app 2–4"]
+    doc = chart_data(CHART_BY_KEY["nps"], s.current(), None, 104, N)
+    assert [b["label"] for b in doc["bands"]] == ["outage app 2–4"]
+
+
+def test_window_mean():
+    rows = np.full((10, len(SERIES)), np.nan)
+    rows[:, SERIES.index("nps")] = np.arange(1, 11)
+    run = RunView("r", rows)
+    assert window_mean(run, Window("nps", 3, 5)) == (4.0, True)
+    assert window_mean(run, Window("nps", 9, 20)) == (9.5, False)
+    assert np.isnan(window_mean(run, Window("nps", 11, 20))[0])
+
+
+def test_session_horizon_and_csv():
+    s = Session(values={"n_customers": N})
+    s.horizon = 3
+    assert [s.step() for _ in range(4)] == [True, True, True, False] and s.model.steps == 3
+    s.new_run(FREE_PLAY, {"n_customers": N}, seed=7)
+    s.step()
+    lines = s.csv().splitlines()
+    assert lines[0].split(",")[:6] == ["run", "lesson", "seed", "customers", "week", SERIES[0]]
+    assert [ln.split(",")[0] for ln in lines[1:]] == ["previous"] * 3 + ["this run"]
+    assert lines[-1].split(",")[2] == "7"
 
 
 # ------------------------------------------------------------------------------------------
 # the page, rendered without a browser
 # ------------------------------------------------------------------------------------------
-def counter(rc, name: str) -> str:
-    import ipyvue
+def _widgets_with(trait: str) -> list:
+    """Live widgets with a trait (the SVG templates are widget classes made on the fly)."""
+    import warnings
 
-    return rc.find(ipyvue.Html, class_=f"cx-counter cx-{name}").widget.children[0]
+    import ipywidgets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        widgets = list(ipywidgets.Widget._active_widgets.values())
+    return [w for w in widgets if trait in w.keys]
+
+
+def counters() -> dict:
+    (w,) = [w for w in _widgets_with("tiles") if w.comm is not None][-1:]
+    return {t["css"]: t["value"] for t in w.tiles}
 
 
 def sliders(rc) -> dict:
     import ipyvuetify as v
 
-    return {w.label: w for w in rc.find(v.Slider).widgets}
+    return {w.label.split(":")[0]: w for w in rc.find(v.Slider).widgets}
 
 
 def button(rc, label: str):
@@ -229,17 +313,12 @@ def test_page_renders_with_lessons_menu_sliders_and_counters():
         for lv in LEVERS:
             assert lv.label in found, lv.label
         assert found["Random seed"].v_model == 42 and found["Customers"].v_model == 2000
-        for label in (
-            "Step",
-            "Reset",
-            "Outage",
-            "Viral post",
-            "Rival campaign",
-            "Downturn",
-            "Expectation jump",
-        ):
+        assert found["Omnichannel"].label == "Omnichannel: 0.50"  # the value is in the label
+        for label in ("▶ Play", "Step", "Reset", "Outage", "Viral post", "Rival campaign",
+                      "Downturn", "Expectation jump"):
             button(rc, label)
-        assert counter(rc, "week") == "0" and counter(rc, "nps") == "–"
+        c = counters()
+        assert c["cx-week"] == "0 / 104" and c["cx-nps"] == "–"
     finally:
         rc.close()
 
@@ -251,41 +330,42 @@ def test_step_lesson_slider_reset_and_shock_through_the_page():
 
     from analysis.dashboard import app
 
-    model = solara.reactive(DashboardModel(n_customers=N))
-    _, rc = solara.render(solara.AppLayout(children=[app.Dashboard(model)]), handle_error=False)
+    session = Session(values={"n_customers": N})
+    _, rc = solara.render(solara.AppLayout(children=[app.Dashboard(session)]), handle_error=False)
     try:
         button(rc, "Step").click()
-        assert model.value.steps == 1 and counter(rc, "week") == "1" and counter(rc, "nps") != "–"
+        assert session.model.steps == 1 and counters()["cx-week"] == "1 / 104"
+        assert counters()["cx-nps"] != "–"
+        charts = [w for w in _widgets_with("chart") if w.comm is not None]
+        assert {w.chart["key"] for w in charts} == {"nps", "market_share", "profit", "retention"}
 
-        # a lesson: a new run with the lesson's parameters, sliders at its values
-        rc.find(v.Select, label="Lesson").widget.v_model = LESSON_BY_KEY[
-            "support_overinvestment"
-        ].title
-        m = model.value
+        # a lesson: a new run with the lesson's parameters, sliders at its values, run A kept
+        rc.find(v.Select, label="Lesson").widget.v_model = LESSON_BY_KEY["support_overinvestment"].title
+        m = session.model
         assert m.lesson == "support_overinvestment" and m.steps == 0 and m.n == N
         assert m.params == params_for("support_overinvestment", {"n_customers": N})
-        assert sliders(rc)["Human support"].v_model == 1.0 and counter(rc, "week") == "0"
+        assert session.previous is not None and session.previous.weeks == 1
+        assert sliders(rc)["Human support"].v_model == 1.0 and counters()["cx-week"] == "0 / 104"
         assert rc.find(ipyvue.Html, class_="cx-lesson-line").widgets  # the explanation is shown
 
-        # a slider takes effect on Reset (SolaraViz re-creates the model with the slider values)
+        # a slider takes effect on Reset
         sliders(rc)["Omnichannel"].v_model = 0.9
+        assert sliders(rc)["Omnichannel"].label == "Omnichannel: 0.90 •"  # changed, not yet applied
         sliders(rc)["Customers"].v_model = 600
         button(rc, "Reset").click()
-        m = model.value
-        assert (
-            m.params.firm.policy.omnichannel == 0.9
-            and m.n == 600
-            and m.lesson == "support_overinvestment"
-        )
-        assert m.params.firm.support.human == 1.0
+        m = session.model
+        assert m.params.firm.policy.omnichannel == 0.9 and m.n == 600
+        assert m.lesson == "support_overinvestment" and m.params.firm.support.human == 1.0
 
-        # a shock button starts a shock in the next week
+        # a shock button starts a shock in the next week; the log says when it ends
         button(rc, "Step").click()
         button(rc, "Downturn").click()
-        (ev,) = model.value.shock_state.events
+        (ev,) = session.model.shock_state.events
         assert (ev.kind, ev.start) == ("downturn", 2)
-        assert "downturn" in rc.find(ipyvue.Html, class_="cx-shock-message").widget.children[0]
-        assert "weeks 2–7" in rc.find(ipyvue.Html, class_="cx-shock-message").widget.children[0]
+        msg = rc.find(ipyvue.Html, class_="cx-shock-message").widget.children[0]
+        assert "downturn" in msg and "weeks 2–7" in msg
+        (log,) = [w for w in _widgets_with("entries") if w.comm is not None]
+        assert "starts in week 2" in log.entries[0]
     finally:
         rc.close()
 

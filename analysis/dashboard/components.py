@@ -1,31 +1,30 @@
-"""Solara components of the dashboard: counters, network view, shock buttons, KPI charts.
+"""Solara components of the dashboard: controls, counters, charts, network, shocks, info.
 
-Every component takes the live :class:`~analysis.dashboard.live.DashboardModel` and reads
-Mesa's ``update_counter`` so that it redraws after each step (SolaraViz bumps it). Charts are
-Mesa's own ``PlotMatplotlib`` over the model's ``DataCollector``, with shock windows shaded.
-Figures are PNGs drawn on the server (matplotlib): nothing is fetched by the browser.
+Charts and the network view are SVG templates (``chart.vue``, ``network.vue``) fed with small
+JSON documents (:mod:`analysis.dashboard.charts`): a new week sends a few numbers and the
+browser patches the drawing; nothing is rendered into an image on the server. Every component
+takes the page's :class:`~analysis.dashboard.live.Session` and ``week`` (the reactive the
+controls bump after each simulated week), so it redraws once per week.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import matplotlib
 import numpy as np
 import solara
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from mesa.visualization.components.matplotlib_components import PlotMatplotlib
-from mesa.visualization.utils import force_update, update_counter
 
+from analysis.dashboard.charts import CHARTS, ChartSpec, Window, chart_data
 from analysis.dashboard.lessons import LEVERS, lesson, lever_values
-from analysis.dashboard.live import DashboardModel, network_sample, trigger_shock
+from analysis.dashboard.live import Session, network_sample, shock_channel, trigger_shock
 from sim.journey import CHANNELS
 from sim.params import ParamError
+from sim.shocks import touches_focal
 from sim.state import CUSTOMER, LAPSED, PROSPECT
 
-CHART_SIZE = (6.4, 3.4)  # inches: fits a SolaraViz grid cell (about 565 x 390 px at 1600 px wide)
-NETWORK_SIZE = (6.4, 3.2)
+HERE = Path(__file__).parent
 COLOUR_BY = ("affect", "satisfaction", "status")
 SHOCK_BUTTONS = (
     ("outage", "Outage"),
@@ -40,6 +39,95 @@ STATUS_COLOURS = {
     "prospect": "#c7c7c7",
     "lapsed": "#d62728",
 }
+GLOSSARY = (
+    ("NPS", "Net Promoter Score: of the customers asked 'how likely are you to recommend us, 0–10?', "
+     "the % answering 9–10 minus the % answering 0–6; −100 to +100. 'True' NPS asks every customer; "
+     "'measured' NPS is what the firm's own surveys see (noisy, and biased if measurement is poor)."),
+    ("CSAT", "Customer satisfaction: % of customers whose last journey satisfied them."),
+    ("CES", "Customer effort score: how hard the last journey was, 1 (easy) to 7 (hard)."),
+    ("cu", "Currency units: the model's money; profit per week is sales minus costs of goods, "
+     "CX spending, marketing and support."),
+    ("affect", "A customer's feeling about the firm, −1 (angry) to +1 (delighted); it moves with each "
+     "journey's peaks and end and fades over time."),
+    ("retention", "Share of the firm's customers at the start of a week who are still its customers "
+     "at its end (0.99 a week is about 40% lost in a year)."),
+    ("market share", "The focal firm's customers as a share of all firms' customers."),
+    ("alarm", "The firm's own early warning: it rings when its measurements move more than chance "
+     "would explain; it needs a quarter of data first."),
+    ("support", "Six factors behind the firm's CX work (financial, methodological, technical, "
+     "technological, material, human), each 0–1; costs grow with the square of each level."),
+)
+INFO = (
+    ("What it is", "An agent-based model of customer experience management: thousands of customers "
+     "make journeys through five touchpoints and four channels of two firms, feel and remember them, "
+     "buy, complain, talk to their friends and switch. The focal firm (blue) measures, learns and "
+     "improves; the rival competes."),
+    ("How it works", "Each week, customers with a reason to buy go through a journey; its peaks and "
+     "its end shape their satisfaction and affect, which drive loyalty, word of mouth and churn. "
+     "The focal firm surveys customers, looks for problems and invests in improvement cycles with "
+     "the support it has. Shocks (outages, viral posts, campaigns, downturns) hit the market."),
+    ("Things to notice", "NPS falls during the first two years of every run: the market settles from "
+     "its starting point (a start-up transient), so compare runs week by week, not a run with "
+     "itself. Measured NPS wanders around true NPS: it comes from samples. Money follows "
+     "experience with a delay."),
+    ("Things to try", "Pick a lesson and play it to the end; pick its B lesson: A stays as a faded "
+     "line and each chart shows both means over the lesson's weeks. Fire an outage and watch the "
+     "alarm. Change one slider, press Reset and compare with the previous run. Export the runs as CSV."),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# SVG templates
+# ------------------------------------------------------------------------------------------
+@solara.component_vue(str(HERE / "chart.vue"))
+def ChartSvg(chart: dict):
+    pass
+
+
+@solara.component_vue(str(HERE / "network.vue"))
+def NetworkSvg(title: str, nodes: list, edges: str, colours: list, legend: list):
+    pass
+
+
+@solara.component_vue(str(HERE / "counters.vue"))
+def CounterTiles(tiles: list):
+    pass
+
+
+@solara.component_vue(str(HERE / "shocklog.vue"))
+def ShockLog(entries: list):
+    pass
+
+
+def use_live(session: Session, name: str, el, trait: str, compute) -> None:
+    """Register a widget that the play loop updates directly (``publish``), without a render."""
+
+    def register():
+        session.views[name] = (solara.get_widget(el), trait, compute)
+        return lambda: session.views.pop(name, None)
+
+    def refresh():  # after every render: the widget shows the latest week, whoever set it last
+        try:
+            widget = solara.get_widget(el)
+        except KeyError:  # not (yet) known under this element: the one registered at mount
+            widget = session.views[name][0] if name in session.views else None
+        if widget is None:
+            return
+        session.views[name] = (widget, trait, compute)
+        value = compute()
+        if getattr(widget, trait) != value:
+            setattr(widget, trait, value)
+
+    solara.use_effect(register, [])
+    solara.use_effect(refresh, None)
+
+
+def publish(session: Session) -> None:
+    """Send the new week to every registered view: only changed data travels to the browser."""
+    for widget, trait, compute in list(session.views.values()):
+        value = compute()
+        if getattr(widget, trait) != value:
+            setattr(widget, trait, value)
 
 
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
@@ -48,11 +136,148 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return format(value, spec) + suffix
 
 
+def lesson_windows(session: Session) -> list[Window]:
+    """The windows of the lesson's claims: each chart of a claim's KPI shows its means."""
+    seen, out = set(), []
+    for c in lesson(session.model.lesson).claims:
+        if (c.kpi, c.first, c.last) not in seen:
+            seen.add((c.kpi, c.first, c.last))
+            out.append(Window(c.kpi, c.first, c.last))
+    return out
+
+
+def chart_doc(spec: ChartSpec, session: Session) -> dict:
+    m = session.model
+    data = chart_data(
+        spec, session.current(), session.previous, session.horizon, m.n, lesson_windows(session)
+    )
+    data["key"] = spec.key
+    return data
+
+
+@solara.component
+def Chart(spec: ChartSpec, session: Session, week: int):
+    el = ChartSvg(chart=chart_doc(spec, session))
+    use_live(session, "chart:" + spec.key, el, "chart", lambda: chart_doc(spec, session))
+
+
 # ------------------------------------------------------------------------------------------
-# lesson text and counters
+# network view
 # ------------------------------------------------------------------------------------------
-def run_summary(model: DashboardModel) -> str:
+_RDYLGN = matplotlib.colormaps["RdYlGn"]
+
+
+def _hex(rgba: np.ndarray) -> list[str]:
+    rgb = np.round(np.asarray(rgba)[:, :3] * 255).astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
+
+
+def network_colours(session: Session, colour_by: str) -> tuple[list[str], list[dict]]:
+    """The sampled customers' colours and the legend, by affect, satisfaction or status."""
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"unknown colouring {colour_by!r}: known {', '.join(COLOUR_BY)}")
+    m = session.model
+    s = network_sample(m)
+    st = m.state
+    if colour_by == "status":
+        status, firm = st.status[s.nodes], st.firm[s.nodes]
+        groups = {
+            "focal customer": (status == CUSTOMER) & (firm == 0),
+            "rival customer": (status == CUSTOMER) & (firm > 0),
+            "prospect": status == PROSPECT,
+            "lapsed": status == LAPSED,
+        }
+        colours = np.full(len(s.nodes), "#c7c7c7", dtype=object)
+        for name, mask in groups.items():
+            colours[mask] = STATUS_COLOURS[name]
+        legend = [
+            {"colour": STATUS_COLOURS[n], "label": f"{n} ({int(g.sum())})"} for n, g in groups.items()
+        ]
+        return colours.tolist(), legend
+    values = getattr(st, colour_by)[s.nodes].astype(float)
+    lo, hi = (-0.5, 0.5) if colour_by == "affect" else (0.0, 1.0)
+    colours = _hex(_RDYLGN(np.clip((values - lo) / (hi - lo), 0, 1)))
+    ends = ("angry (−0.5 or less)", "delighted (+0.5 or more)") if colour_by == "affect" else (
+        "dissatisfied (0)", "satisfied (1)")
+    legend = [
+        {"colour": _hex(_RDYLGN(np.array([0.0])))[0], "label": ends[0]},
+        {"colour": _hex(_RDYLGN(np.array([0.5])))[0], "label": "neutral"},
+        {"colour": _hex(_RDYLGN(np.array([1.0])))[0], "label": ends[1]},
+    ]
+    return colours, legend
+
+
+def network_geometry(session: Session) -> tuple[list, str]:
+    """Node positions in the 560 x 250 box and the ties as one SVG path (computed once a model)."""
+    s = network_sample(session.model)
+    pos = s.pos
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    span = np.where(hi - lo > 0, hi - lo, 1.0)
+    xy = np.column_stack(
+        [15 + (pos[:, 0] - lo[0]) / span[0] * 530, 10 + (pos[:, 1] - lo[1]) / span[1] * 230]
+    ).round(1)
+    path = " ".join(f"M{xy[a, 0]} {xy[a, 1]}L{xy[b, 0]} {xy[b, 1]}" for a, b in s.edges)
+    return xy.tolist(), path
+
+
+@solara.component
+def NetworkView(session: Session, week: int):
+    colour_by = solara.use_reactive("affect")
+    model = session.model
+    nodes, edges = solara.use_memo(lambda: network_geometry(session), [id(model)])
+    colours, legend = network_colours(session, colour_by.value)
+    with solara.Column(gap="0px", classes=["cx-network-card"]):
+        el = NetworkSvg(
+            title=f"Who talks to whom: {len(nodes)} customers, coloured by {colour_by.value}",
+            nodes=nodes,
+            edges=edges,
+            colours=colours,
+            legend=legend,
+        )
+        solara.ToggleButtonsSingle(value=colour_by, values=list(COLOUR_BY), dense=True)
+    by = colour_by.value
+    use_live(session, "network", el, "colours", lambda: network_colours(session, by)[0])
+
+
+# ------------------------------------------------------------------------------------------
+# counters, lesson banner
+# ------------------------------------------------------------------------------------------
+def counter_tiles(session: Session) -> list[dict]:
+    """Week, customers, NPS (true and measured), profit, market share, alarm."""
+    model = session.model
+    k = getattr(model, "latest", {}) if model.history else {}
+    alarm = bool(k.get("alarm", 0.0))
+
+    def tile(label: str, value: str, css: str, colour: str = "#1976d2") -> dict:
+        return {"label": label, "value": value, "css": css, "colour": colour}
+
+    return [
+        tile("Week", f"{model.steps} / {session.horizon}", "cx-week"),
+        tile("Customers (focal / all)", f"{model.focal.customers:,} / {model.n:,}", "cx-customers"),
+        tile("True NPS", _fmt(k.get("nps"), "+.1f"), "cx-nps"),
+        tile("Measured NPS", _fmt(k.get("measured_nps"), "+.1f"), "cx-measured-nps", "#ff7f0e"),
+        tile("Profit / week (cu)", _fmt(k.get("profit"), ",.0f"), "cx-profit", "#2ca02c"),
+        tile(
+            "Cum. profit (cu)",
+            _fmt(model.focal.cumulative_profit if k else None, ",.0f"),
+            "cx-cum-profit",
+            "#2ca02c",
+        ),
+        tile("Market share", _fmt(k.get("market_share"), ".1%"), "cx-share", "#9467bd"),
+        tile("Firm's alarm", "ALARM" if alarm else "quiet", "cx-alarm", "#d62728" if alarm else "#999"),
+    ]
+
+
+@solara.component
+def Counters(session: Session, version: solara.Reactive[int]):
+    version.value  # noqa: B018  (subscribes: a new run, a shock, a step)
+    el = CounterTiles(tiles=counter_tiles(session))
+    use_live(session, "counters", el, "tiles", lambda: counter_tiles(session))
+
+
+def run_summary(session: Session) -> str:
     """The running model's lever values, seed and scheduled shocks, on one line."""
+    model = session.model
     v = lever_values(model.params)
     support = ", ".join(
         f"{lv.name} {v[lv.name]:.2f}" for lv in LEVERS if lv.key.startswith("firm.support.")
@@ -70,96 +295,70 @@ def run_summary(model: DashboardModel) -> str:
 
 
 @solara.component
-def LessonBanner(model: DashboardModel):
-    ls = lesson(model.lesson)
-    with solara.Card(ls.title, classes=["cx-lesson"], margin=0):
+def LessonBanner(session: Session, run: int):
+    """The lesson's title and its two lines (``run`` changes with every new run)."""
+    ls = lesson(session.model.lesson)
+    with solara.Column(gap="0px", classes=["cx-lesson"]):
+        solara.Text(ls.title, classes=["cx-lesson-title"], style={"font-weight": "600"})
         for line in ls.explanation:
-            solara.Text(line, classes=["cx-lesson-line"], style={"display": "block"})
-        solara.Text(
-            run_summary(model),
-            classes=["cx-run-summary"],
-            style={"display": "block", "font-size": "0.85em", "color": "#777", "margin-top": "4px"},
-        )
-
-
-def _tile(label: str, value: str, css: str, colour: str = "#1976d2") -> None:
-    style = {"min-width": "105px", "padding": "2px 10px", "border-left": f"4px solid {colour}"}
-    with solara.Column(gap="0px", style=style):
-        solara.Text(label, style={"font-size": "0.8em", "color": "#666"})
-        solara.Text(
-            value, classes=["cx-counter", css], style={"font-size": "1.35em", "font-weight": "600"}
-        )
-
-
-@solara.component
-def Counters(model: DashboardModel):
-    """Week, customers, NPS (true and measured), profit, market share, alarm."""
-    update_counter.get()
-    k = getattr(model, "latest", {})
-    alarm = bool(k.get("alarm", 0.0))
-    with solara.Row(
-        gap="10px", style={"flex-wrap": "wrap", "align-items": "stretch"}, classes=["cx-counters"]
-    ):
-        _tile("Week", str(model.steps), "cx-week")
-        _tile("Customers (focal / all)", f"{model.focal.customers:,} / {model.n:,}", "cx-customers")
-        _tile("True NPS", _fmt(k.get("nps"), "+.1f"), "cx-nps")
-        _tile("Measured NPS", _fmt(k.get("measured_nps"), "+.1f"), "cx-measured-nps", "#ff7f0e")
-        _tile("Profit / week (cu)", _fmt(k.get("profit"), ",.0f"), "cx-profit", "#2ca02c")
-        _tile(
-            "Cum. profit (cu)",
-            _fmt(model.focal.cumulative_profit if k else None, ",.0f"),
-            "cx-cum-profit",
-            "#2ca02c",
-        )
-        _tile("Market share", _fmt(k.get("market_share"), ".1%"), "cx-share", "#9467bd")
-        _tile(
-            "Firm's alarm",
-            "ALARM" if alarm else "quiet",
-            "cx-alarm",
-            "#d62728" if alarm else "#999",
-        )
+            solara.Text(line, classes=["cx-lesson-line"], style={"display": "block", "font-size": "0.9em"})
 
 
 # ------------------------------------------------------------------------------------------
 # shocks
 # ------------------------------------------------------------------------------------------
-def describe_shock(model: DashboardModel, ev) -> str:
-    """One line: kind, firm (and channel), magnitude, weeks, whether it is due, active or over."""
-    live = [sp for e, sp in getattr(model, "live_shocks", ()) if e is ev]
-    scheduled = [sp for sp in model.params.shocks if sp.kind == ev.kind and sp.start == ev.start]
+def describe_shock(session: Session, ev) -> str:
+    """One line: kind, firm (and channel), magnitude, weeks, and whether it is due, active or over."""
+    model = session.model
+    live = any(e is ev for e, _ in model.live_shocks)
     where = model.firms[ev.target].name
-    if ev.kind == "outage" and (live or scheduled):
-        where += ", " + (live or scheduled)[0].channel
-    weeks = f"weeks {ev.start}–{ev.end - 1}" if ev.end - 1 > ev.start else f"week {ev.start}"
-    state = "due" if model.steps < ev.start else ("active" if model.steps < ev.end else "over")
-    origin = "started here" if live else "scheduled by the lesson"
-    return f"{ev.kind.replace('_', ' ')} ({where}, magnitude {ev.magnitude:.2f}), {weeks}: {state}, {origin}"
+    channel = shock_channel(model, ev)
+    if channel:
+        where += ", " + channel
+    last = ev.end - 1
+    weeks = f"weeks {ev.start}–{last}" if last > ev.start else f"week {ev.start}"
+    if model.steps < ev.start:
+        state = f"starts in week {ev.start}"
+    elif model.steps < ev.end:
+        state = f"active (ends after week {last})"
+    else:
+        state = f"ended after week {last}"
+    origin = "fired here" if live else "scheduled by the lesson"
+    shown = "" if touches_focal(ev) else "; not shaded: it does not touch the focal firm"
+    return (
+        f"{ev.kind.replace('_', ' ')} ({where}, magnitude {ev.magnitude:.2f}), {weeks}: "
+        f"{state}, {origin}{shown}"
+    )
+
+
+def shock_log(session: Session) -> list[str]:
+    return ["• " + describe_shock(session, ev) for ev in session.model.shock_state.events]
 
 
 @solara.component
-def ShockPanel(model: DashboardModel):
+def ShockPanel(session: Session, version: solara.Reactive[int]):
     """Buttons that start a shock in the next week, with its magnitude, duration and channel."""
-    update_counter.get()
+    version.value  # noqa: B018  (subscribes: the log says what is due, active or over)
     magnitude = solara.use_reactive(0.6)
     duration = solara.use_reactive(6)
     channel = solara.use_reactive("web")
     message = solara.use_reactive("")
+    model = session.model
 
     def fire(kind: str) -> None:
         try:
             ev = trigger_shock(model, kind, magnitude.value, duration.value, channel=channel.value)
         except ParamError as exc:
-            message.set(str(exc))
+            message.set("Not fired: " + str(exc))
             return
         what = kind.replace("_", " ") + (f" on {channel.value}" if kind == "outage" else "")
         message.set(
-            f"Fired: {what}, magnitude {ev.magnitude:.2f}, weeks {ev.start}–{ev.end - 1} (the next week is {ev.start})."
+            f"Fired: {what}, magnitude {ev.magnitude:.2f}, weeks {ev.start}–{ev.end - 1} "
+            f"(the next week is {ev.start})."
         )
-        force_update()
+        version.set(version.value + 1)
 
-    with solara.Card(
-        "Shocks", subtitle="start one in the next week", margin=0, classes=["cx-shocks"]
-    ):
+    with solara.Card("Shocks", subtitle="start one in the next week", margin=0, classes=["cx-shocks"]):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             for kind, label in SHOCK_BUTTONS:
                 solara.Button(
@@ -167,179 +366,49 @@ def ShockPanel(model: DashboardModel):
                     on_click=lambda kind=kind: fire(kind),
                     color="error",
                     outlined=True,
+                    small=True,
                     classes=["cx-shock-" + kind.replace("_", "-")],
                 )
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
-            with solara.Column(style={"min-width": "220px"}):
-                solara.SliderFloat("Magnitude", value=magnitude, min=0.0, max=1.0, step=0.05)
-            with solara.Column(style={"min-width": "220px"}):
-                solara.SliderInt("Weeks", value=duration, min=1, max=26)
+            with solara.Column(style={"min-width": "200px"}):
+                solara.SliderFloat(
+                    f"Magnitude: {magnitude.value:.2f}", value=magnitude, min=0.0, max=1.0, step=0.05
+                )
+            with solara.Column(style={"min-width": "200px"}):
+                solara.SliderInt(f"Duration (weeks): {duration.value}", value=duration, min=1, max=26)
             with solara.Column(style={"min-width": "140px"}):
                 solara.Select("Outage channel", values=list(CHANNELS), value=channel, dense=True)
         if message.value:
             solara.Text(message.value, classes=["cx-shock-message"], style={"display": "block"})
-        events = model.shock_state.events
-        if events:
-            with solara.Column(gap="0px", classes=["cx-shock-log"]):
-                for ev in events:
-                    solara.Text(
-                        "• " + describe_shock(model, ev),
-                        style={"display": "block", "font-size": "0.9em"},
-                    )
+        el = ShockLog(entries=shock_log(session))
+        use_live(session, "shock-log", el, "entries", lambda: shock_log(session))
 
 
 # ------------------------------------------------------------------------------------------
-# network view
+# info and glossary
 # ------------------------------------------------------------------------------------------
-def network_figure(model: DashboardModel, colour_by: str = "affect") -> Figure:
-    """The sampled customers and their ties, coloured by affect, satisfaction or status."""
-    if colour_by not in COLOUR_BY:
-        raise ValueError(f"unknown colouring {colour_by!r}: known {', '.join(COLOUR_BY)}")
-    s = network_sample(model)
-    st = model.state
-    fig = Figure(figsize=NETWORK_SIZE)
-    ax = fig.subplots()
-    ax.set_axis_off()
-    if len(s.edges):
-        ax.add_collection(
-            LineCollection(s.pos[s.edges], colors="#999999", linewidths=0.5, alpha=0.5, zorder=1)
-        )
-    x, y = s.pos[:, 0], s.pos[:, 1]
-    if colour_by == "status":
-        status, firm = st.status[s.nodes], st.firm[s.nodes]
-        groups = {
-            "focal customer": (status == CUSTOMER) & (firm == 0),
-            "rival customer": (status == CUSTOMER) & (firm > 0),
-            "prospect": status == PROSPECT,
-            "lapsed": status == LAPSED,
-        }
-        for name, mask in groups.items():
-            ax.scatter(
-                x[mask],
-                y[mask],
-                s=22,
-                c=STATUS_COLOURS[name],
-                edgecolors="white",
-                linewidths=0.3,
-                zorder=2,
-            )
-        handles = [
-            Line2D([], [], marker="o", ls="", color=c, label=f"{n} ({int(groups[n].sum())})")
-            for n, c in STATUS_COLOURS.items()
-        ]
-        ax.legend(
-            handles=handles,
-            loc="center left",
-            bbox_to_anchor=(1.0, 0.5),
-            fontsize="small",
-            frameon=False,
-        )
-    else:
-        values = getattr(st, colour_by)[s.nodes].astype(float)
-        lo, hi, label = (
-            (-0.5, 0.5, "affect (−1 … 1, clipped at ±0.5)")
-            if colour_by == "affect"
-            else (0.0, 1.0, "satisfaction")
-        )
-        sc = ax.scatter(
-            x,
-            y,
-            s=22,
-            c=values,
-            cmap="RdYlGn",
-            vmin=lo,
-            vmax=hi,
-            edgecolors="white",
-            linewidths=0.3,
-            zorder=2,
-        )
-        fig.colorbar(sc, ax=ax, fraction=0.04, pad=0.01, label=label)
-    ax.autoscale_view()
-    ax.set_title(
-        f"{len(s.nodes)} of {model.n:,} customers (a connected sample of the social network), week {model.steps}",
-        fontsize="small",
-    )
-    return fig
+@solara.component
+def InfoPanel():
+    with solara.Details("Info: what this model is, how it works, what to notice and try"):
+        with solara.Column(gap="4px", classes=["cx-info"]):
+            for head, text in INFO:
+                solara.Markdown(f"**{head}.** {text}")
 
 
 @solara.component
-def NetworkView(model: DashboardModel):
-    update_counter.get()
-    colour_by = solara.use_reactive("affect")
-    with solara.Column(classes=["cx-network"]):
-        solara.ToggleButtonsSingle(value=colour_by, values=list(COLOUR_BY), dense=True)
-        solara.FigureMatplotlib(
-            network_figure(model, colour_by.value), format="png", bbox_inches="tight"
-        )
-
-
-# ------------------------------------------------------------------------------------------
-# charts (Mesa's PlotMatplotlib over the model's DataCollector)
-# ------------------------------------------------------------------------------------------
-LINE_LABELS = {"nps": "true NPS", "measured_nps": "measured NPS"}
-
-
-def _decorate(model: DashboardModel, title: str, ylabel: str, alarms: bool = False):
-    def post_process(ax) -> None:
-        ax.figure.set_size_inches(*CHART_SIZE)
-        for line in ax.get_lines():
-            line.set_label(LINE_LABELS.get(line.get_label(), line.get_label()))
-        for ev in model.shock_state.events:
-            ax.axvspan(ev.start - 0.5, ev.end - 0.5, color="#d62728", alpha=0.08, lw=0)
-        if alarms:
-            df = model.datacollector.get_model_vars_dataframe()
-            weeks = np.flatnonzero(df["alarm"].to_numpy() == 1.0)
-            ax.scatter(
-                weeks,
-                np.full(weeks.size, 0.02),
-                transform=ax.get_xaxis_transform(),
-                marker="|",
-                s=60,
-                color="#d62728",
-                label="firm's alarm",
-            )
-            ax.legend(loc="best", fontsize="small")
-        ax.set_title(
-            title + ("   (shaded: shocks)" if model.shock_state.events else ""), fontsize="medium"
-        )
-        ax.set_ylabel(ylabel)
-        ax.set_xlim(left=0)
-
-    return post_process
+def Glossary():
+    with solara.Details("Glossary: NPS, CSAT, CES, cu, affect, …"):
+        with solara.Column(gap="2px", classes=["cx-glossary"]):
+            for term, text in GLOSSARY:
+                solara.Markdown(f"**{term}**: {text}")
 
 
 @solara.component
-def NpsChart(model: DashboardModel):
-    update_counter.get()
-    PlotMatplotlib(
-        model,
-        {"nps": "#1f77b4", "measured_nps": "#ff7f0e"},
-        post_process=_decorate(
-            model, "NPS: true vs measured by the firm", "NPS (points)", alarms=True
-        ),
-    )
-
-
-@solara.component
-def RetentionChart(model: DashboardModel):
-    update_counter.get()
-    PlotMatplotlib(
-        model, "retention_rate", post_process=_decorate(model, "Retention", "share kept per week")
-    )
-
-
-@solara.component
-def ProfitChart(model: DashboardModel):
-    update_counter.get()
-    PlotMatplotlib(model, "profit", post_process=_decorate(model, "Profit", "cu per week"))
-
-
-@solara.component
-def ShareChart(model: DashboardModel):
-    update_counter.get()
-    PlotMatplotlib(
-        model, "market_share", post_process=_decorate(model, "Market share", "share of customers")
-    )
-
-
-GRID = [(NetworkView, 0), (NpsChart, 0), (RetentionChart, 0), (ProfitChart, 0), (ShareChart, 0)]
+def ChartGrid(session: Session, version: solara.Reactive[int]):
+    week = version.value  # subscribes: every chart gets the new week
+    with solara.Div(classes=["cx-grid"]):
+        for spec in CHARTS:
+            with solara.Div(classes=["cx-cell"]):
+                Chart(spec, session, week)
+        with solara.Div(classes=["cx-cell"]):
+            NetworkView(session, week)

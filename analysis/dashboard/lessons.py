@@ -59,11 +59,40 @@ LEVER = {lv.name: lv for lv in LEVERS}
 
 
 @dataclass(frozen=True)
+class Claim:
+    """What a lesson claims, precisely: the mean of ``kpi`` over weeks ``first``..``last``
+    (inclusive) is ``direction`` ("higher" or "lower") in this lesson's run than in lesson
+    ``versus``'s run with the same seed and population. ``tests/test_dashboard_lessons.py``
+    checks every claim over several seeds."""
+
+    kpi: str
+    first: int
+    last: int
+    direction: str
+    versus: str
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("higher", "lower"):
+            raise ValueError(f"invalid direction {self.direction!r}: higher or lower")
+        if not 1 <= self.first <= self.last:
+            raise ValueError(f"invalid window {self.first}..{self.last}")
+
+    def mirrored(self, key: str) -> Claim:
+        """The same claim seen from lesson ``versus`` (compared with lesson ``key``)."""
+        flip = "lower" if self.direction == "higher" else "higher"
+        return Claim(self.kpi, self.first, self.last, flip, key)
+
+    def holds(self, mean_here: float, mean_versus: float) -> bool:
+        return mean_here > mean_versus if self.direction == "higher" else mean_here < mean_versus
+
+
+@dataclass(frozen=True)
 class Lesson:
     key: str
     title: str
-    explanation: tuple[str, str]  # two lines shown under the menu
+    explanation: tuple[str, str]  # what it sets up; what to watch and do (shown above the charts)
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    claims: tuple[Claim, ...] = ()
 
 
 def _outage_week_10() -> dict[str, Any]:
@@ -89,6 +118,23 @@ def _touchpoint_shortfall(touchpoint: str, amount: float) -> dict[str, Any]:
 _SUPPORT = ("financial", "methodological", "technical", "technological", "material", "human")
 
 FREE_PLAY = "free_play"
+HORIZON = 104  # weeks a run plays before it stops by itself (the horizon slider changes it)
+
+# Each claim is stated once, on the first lesson of its pair; the other lesson shows it mirrored.
+_MEASURE = (
+    Claim("nps", 10, 52, "lower", "measure_some"),
+    Claim("profit", 53, 104, "lower", "measure_some"),
+)
+_PEAK_END = (Claim("nps", 1, 26, "lower", "peak_end_middle"),)
+_OMNI = (
+    Claim("nps", 1, 104, "lower", "omnichannel_seamless"),
+    Claim("market_share", 53, 104, "lower", "omnichannel_seamless"),
+)
+_OVER = (
+    Claim("nps", 1, 104, "higher", FREE_PLAY),
+    Claim("profit", 53, 104, "lower", FREE_PLAY),
+)
+_CADENCE = (Claim("nps", 10, 52, "higher", "cadence_slow"),)
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
@@ -96,89 +142,119 @@ LESSONS: tuple[Lesson, ...] = (
         "Free play (model defaults)",
         (
             "The default market: the focal firm against one rival, every lever at its default value.",
-            "Press Step or ▶, fire shocks with the buttons, or move sliders and press Reset to rerun with them.",
+            "Press ▶ or Step, fire shocks, or move sliders and press Reset: the last run stays "
+            "on the charts as a faded line (A) beside the new one (B).",
         ),
     ),
     Lesson(
         "measure_nothing",
-        "Measure nothing, miss everything",
+        "Measure nothing A: no measurement support",
         (
-            "Methodological and technological support are 0: surveys are noisy and biased, analytics slow. "
-            "The web channel fails in week 10.",
-            "True NPS collapses; the noisy measured NPS shows only part of the fall, and the repair comes late. "
-            "Raise both sliders, press Reset and compare.",
+            "Methodological and technological support are 0 (noisy, biased surveys; slow "
+            "analytics); the web channel fails in week 10.",
+            "Claim: mean true NPS in weeks 10–52 and mean weekly profit in weeks 53–104 are lower "
+            "than in B (support at 0.5, same outage). Play to week 104, then choose B.",
         ),
         {
             "firm.support.methodological": 0.0,
             "firm.support.technological": 0.0,
             **_outage_week_10(),
         },
+        _MEASURE,
+    ),
+    Lesson(
+        "measure_some",
+        "Measure nothing B: measurement support 0.5",
+        (
+            "The same week-10 web outage, with methodological and technological support at their "
+            "default 0.5: the firm sees more of what goes wrong and fixes the right things.",
+            "Claim: mean true NPS in weeks 10–52 and mean weekly profit in weeks 53–104 are higher "
+            "than in A. Compare the averages on the charts with A's faded line.",
+        ),
+        _outage_week_10(),
+        tuple(c.mirrored("measure_nothing") for c in _MEASURE),
     ),
     Lesson(
         "peak_end_last",
         "Peak–end A: a failing last touchpoint",
         (
-            "After-sales service is 0.3 worse than usual: every journey ends on its weakest moment, "
+            "After-sales service is 0.3 worse than usual: journeys end on their weakest moment, "
             "and customers remember peaks and ends.",
-            "Note NPS over the first 20 weeks, then pick lesson B: the same shortfall mid-journey hurts less.",
+            "Claim: mean true NPS in weeks 1–26 is lower than in B (the same shortfall "
+            "mid-journey). Play to week 26, then choose B.",
         ),
         _touchpoint_shortfall("after_sales", 0.3),
+        _PEAK_END,
     ),
     Lesson(
         "peak_end_middle",
         "Peak–end B: the same failure mid-journey",
         (
-            "Consideration is 0.3 worse than usual and after-sales is back to normal: "
-            "journeys now end better than their worst moment.",
-            "Compare NPS over the first 20 weeks with lesson A: a bad middle is forgiven more than a bad end.",
+            "Consideration is 0.3 worse than usual and after-sales is back to normal: journeys "
+            "now end better than their worst moment.",
+            "Claim: mean true NPS in weeks 1–26 is higher than in A: a bad middle is forgiven "
+            "more than a bad end.",
         ),
         _touchpoint_shortfall("consideration", 0.3),
+        tuple(c.mirrored("peak_end_last") for c in _PEAK_END),
     ),
     Lesson(
         "omnichannel_siloed",
-        "Omnichannel friction A: siloed channels (0)",
+        "Omnichannel A: siloed channels (0)",
         (
-            "Omnichannel integration is 0: every change of channel within a journey costs effort and quality.",
-            "Watch NPS and market share, then pick B (seamless): both rise, but integration costs eat into profit.",
+            "Omnichannel integration is 0: every change of channel within a journey costs the "
+            "customer effort and quality.",
+            "Claim: mean true NPS in weeks 1–104 and mean market share in weeks 53–104 are lower "
+            "than in B (seamless channels). Play to week 104, then choose B.",
         ),
         {"firm.policy.omnichannel": 0.0},
+        _OMNI,
     ),
     Lesson(
         "omnichannel_seamless",
-        "Omnichannel friction B: seamless channels (1)",
+        "Omnichannel B: seamless channels (1)",
         (
-            "Omnichannel integration is 1: customers move between web, app, phone and store without friction.",
-            "Compare with A: higher NPS and share; the profit chart shows what the integration costs.",
+            "Omnichannel integration is 1: customers move between web, app, phone and store "
+            "without friction (the integration has a cost).",
+            "Claim: mean true NPS in weeks 1–104 and mean market share in weeks 53–104 are "
+            "higher than in A.",
         ),
         {"firm.policy.omnichannel": 1.0},
+        tuple(c.mirrored("omnichannel_siloed") for c in _OMNI),
     ),
     Lesson(
         "support_overinvestment",
         "Support that costs more than it earns",
         (
-            "All six support factors at 1: the best CX machine money can buy; NPS and market share climb far "
-            "above the default run.",
-            "Support costs grow with the square of each level: weekly profit falls well below Free play's.",
+            "All six support factors at 1: the best CX machine money can buy. Support costs grow "
+            "with the square of each level.",
+            "Claim, against Free play (same seed): mean true NPS in weeks 1–104 is higher, mean "
+            "weekly profit in weeks 53–104 is lower. Run Free play first, then this lesson.",
         ),
         {f"firm.support.{s}": 1.0 for s in _SUPPORT},
+        _OVER,
     ),
     Lesson(
         "cadence_fast",
-        "Faster cycle wins it back A: every 2 weeks",
+        "Improvement cycle A: every 2 weeks",
         (
             "The web channel fails in week 10; the firm runs an improvement cycle every 2 weeks.",
-            "Note how fast NPS and profit recover, then pick B (every 16 weeks): slower recovery, bigger loss.",
+            "Claim: mean true NPS in weeks 10–52 is higher than in B (a cycle every 16 weeks, "
+            "same outage). Play to week 52, then choose B.",
         ),
         {"firm.policy.improvement_cadence": 2, **_outage_week_10()},
+        _CADENCE,
     ),
     Lesson(
         "cadence_slow",
-        "Faster cycle wins it back B: every 16 weeks",
+        "Improvement cycle B: every 16 weeks",
         (
-            "The same week-10 web outage, but the firm improves only every 16 weeks: problems wait for the next cycle.",
-            "Compare with A: NPS stays down longer and more profit is lost, although cycles cost less.",
+            "The same week-10 web outage, but the firm improves only every 16 weeks: problems wait "
+            "for the next cycle.",
+            "Claim: mean true NPS in weeks 10–52 is lower than in A.",
         ),
         {"firm.policy.improvement_cadence": 16, **_outage_week_10()},
+        tuple(c.mirrored("cadence_fast") for c in _CADENCE),
     ),
 )
 LESSON_BY_KEY = {ls.key: ls for ls in LESSONS}

@@ -1,9 +1,9 @@
 """The model as the dashboard runs it: the same ``CXModel``, shocks started live, a network sample.
 
 :class:`DashboardModel` is ``sim.CXModel`` with one difference: it is built from flat slider
-keywords (what Mesa's SolaraViz passes when it re-creates a model on Reset) through
-:func:`analysis.dashboard.lessons.params_for`, and it records its weekly KPIs in a Mesa
-``DataCollector`` (what Mesa's plot components read). Nothing of the model is re-implemented.
+keywords (what the page's sliders give on Reset) through
+:func:`analysis.dashboard.lessons.params_for`. Its weekly KPIs are in ``model.history`` and in
+the model's own Mesa ``DataCollector``. Nothing of the model is re-implemented.
 
 :func:`trigger_shock` starts a shock *now* through the same code path as a scheduled one:
 ``sim.shocks.start_now`` (a ``ShockEvent`` appended to ``model.shock_state.events``, then
@@ -19,15 +19,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import mesa
 import numpy as np
 
-from analysis.dashboard.lessons import DEFAULT_SEED, FREE_PLAY, params_for
+from analysis.dashboard.charts import Band, RunView
+from analysis.dashboard.lessons import DEFAULT_SEED, FREE_PLAY, HORIZON, lesson, params_for
 from sim import CXModel, shocks
 from sim.kpis import SERIES
 from sim.params import SHOCK_KINDS, ParamError, ShockParams, validate
@@ -35,16 +36,12 @@ from sim.params import SHOCK_KINDS, ParamError, ShockParams, validate
 SAMPLE_SIZE = 300
 
 
-def _kpi(name: str):
-    # a lambda, so that Mesa's DataCollector calls it with the model
-    return lambda m: float(getattr(m, "latest", {}).get(name, np.nan))
-
-
 class DashboardModel(CXModel):
-    """``CXModel`` built from a lesson and slider values; KPIs also in ``self.datacollector``.
+    """``CXModel`` built from a lesson and slider values.
 
     Every keyword left at None takes the lesson's value (the lesson's, in turn, the defaults').
-    Row ``w`` of the DataCollector's frame is week ``w``; row 0 (before the first week) is NaN.
+    The weekly KPIs are in ``model.history`` and in the model's Mesa ``DataCollector``
+    (``model.datacollector``: row ``w - 1`` is week ``w``).
     """
 
     def __init__(
@@ -75,19 +72,17 @@ class DashboardModel(CXModel):
             "material": material,
             "human": human,
         }
-        super().__init__(params_for(lesson, values), rng=int(rng))
+        # customers are numpy arrays; no Mesa agent per customer (20,000 of them cost ~0.1 s)
+        super().__init__(params_for(lesson, values), rng=int(rng), customer_agents=False)
         self.lesson = lesson
         # shocks started by trigger_shock, with the ShockParams they were started from
         self.live_shocks: list[tuple[shocks.ShockEvent, ShockParams]] = []
-        self.datacollector = mesa.DataCollector(model_reporters={k: _kpi(k) for k in SERIES})
-        self.datacollector.collect(self)
-        # SolaraViz plays in a thread: a shock button must not change the state mid-week
+        # the page plays in a thread: a shock button must not change the state mid-week
         self.lock = threading.RLock()
 
     def step(self) -> None:
         with self.lock:
             super().step()
-            self.datacollector.collect(self)
 
 
 def trigger_shock(
@@ -107,6 +102,8 @@ def trigger_shock(
     """
     if kind not in SHOCK_KINDS:
         raise ParamError("kind", kind, "one of " + ", ".join(SHOCK_KINDS))
+    if not magnitude > 0:  # a configured shock may be 0 (a placebo); a fired one must do something
+        raise ParamError("magnitude", magnitude, "a number in (0, 1]: a shock of magnitude 0 does nothing")
     if target is None:
         target = model.firms[1].name if kind == "rival_campaign" else model.firms[0].name
     sp = ShockParams(
@@ -119,7 +116,7 @@ def trigger_shock(
         target=target,
     )
     validate(dataclasses.replace(model.params, shocks=(sp,)))  # the configured shocks' checks
-    # between two weeks, never inside one (SolaraViz may be playing in another thread)
+    # between two weeks, never inside one (the page may be playing in another thread)
     with getattr(model, "lock", None) or contextlib.nullcontext():
         sp = dataclasses.replace(sp, start=model.steps + 1)
         start_now = getattr(shocks, "start_now", None)
@@ -203,3 +200,103 @@ def network_sample(model: CXModel, size: int = SAMPLE_SIZE) -> NetworkSample:
     _PER_NETWORK.move_to_end(key)
     _PER_MODEL[model] = sample
     return sample
+
+
+# ------------------------------------------------------------------------------------------
+# a browser session: the running model, the previous run, the horizon
+# ------------------------------------------------------------------------------------------
+def shock_channel(model: CXModel, ev: shocks.ShockEvent) -> str | None:
+    """The channel of an outage (from the live shock or the lesson's schedule), else None."""
+    if ev.kind != "outage":
+        return None
+    for e, sp in getattr(model, "live_shocks", ()):
+        if e is ev:
+            return sp.channel
+    for sp in model.params.shocks:
+        if sp.kind == ev.kind and sp.start == ev.start:
+            return sp.channel
+    return None
+
+
+def shock_label(model: CXModel, ev: shocks.ShockEvent) -> str:
+    """Short band label: ``outage web 10–21``, ``rival campaign (rival) 30–35``."""
+    what = ev.kind.replace("_", " ")
+    channel = shock_channel(model, ev)
+    if channel:
+        what += " " + channel
+    if ev.target != 0:
+        what += f" ({model.firms[ev.target].name})"
+    weeks = f"{ev.start}–{ev.end - 1}" if ev.end - 1 > ev.start else f"{ev.start}"
+    return f"{what} {weeks}"
+
+
+def bands_of(model: CXModel) -> tuple[Band, ...]:
+    """The shocks that touch the focal firm (``sim.shocks.touches_focal``), as chart bands."""
+    return tuple(
+        Band(ev.start, ev.end, shock_label(model, ev))
+        for ev in model.shock_state.events
+        if shocks.touches_focal(ev)
+    )
+
+
+def run_view(model: CXModel, label: str) -> RunView:
+    rows = np.vstack(model.history) if model.history else np.empty((0, len(SERIES)))
+    alarm = rows[:, SERIES.index("alarm")] if len(rows) else np.empty(0)
+    return RunView(label, rows, bands_of(model), tuple(int(w) + 1 for w in np.flatnonzero(alarm == 1.0)))
+
+
+def run_title(model: CXModel) -> str:
+    return f"{lesson(model.lesson).title}, seed {model.seed}, {model.n:,} customers"
+
+
+class Session:
+    """What one browser page works on: the running model, the previous run, the horizon.
+
+    ``new_run`` keeps the current run (if it simulated at least one week) as ``previous``, so
+    the charts show A (faded) beside B. Nothing here is shared between sessions.
+    """
+
+    def __init__(self, lesson_key: str = FREE_PLAY, values: dict | None = None, seed: int = DEFAULT_SEED):
+        self.model = DashboardModel(lesson_key, rng=seed, **(values or {}))
+        self.previous: RunView | None = None
+        self.previous_meta: dict | None = None
+        self.horizon = HORIZON
+        # views the play loop updates directly: name -> (widget, trait, compute); see components
+        self.views: dict = {}
+
+    def new_run(self, lesson_key: str, values: dict | None = None, seed: int = DEFAULT_SEED) -> None:
+        old = self.model
+        new = DashboardModel(lesson_key, rng=seed, **(values or {}))
+        if old.history:
+            self.previous = run_view(old, "previous: " + run_title(old))
+            self.previous_meta = {"lesson": old.lesson, "seed": old.seed, "customers": old.n}
+        self.model = new
+
+    def at_horizon(self) -> bool:
+        return self.model.steps >= self.horizon
+
+    def step(self) -> bool:
+        """Simulate one week unless the horizon is reached; whether a week was simulated."""
+        with self.model.lock:
+            if self.at_horizon():
+                return False
+            self.model.step()
+        return True
+
+    def current(self) -> RunView:
+        return run_view(self.model, "this run")
+
+    def csv(self) -> str:
+        """The previous run and this run, one row per run and week, every weekly KPI."""
+        out = io.StringIO()
+        out.write(",".join(["run", "lesson", "seed", "customers", "week", *SERIES]) + "\n")
+        m = self.model
+        runs = []
+        if self.previous is not None and self.previous_meta is not None:
+            runs.append(("previous", self.previous_meta, self.previous.rows))
+        runs.append(("this run", {"lesson": m.lesson, "seed": m.seed, "customers": m.n}, self.current().rows))
+        for name, meta, rows in runs:
+            for w, row in enumerate(rows, start=1):
+                values = ["" if not np.isfinite(v) else repr(float(v)) for v in row]
+                out.write(",".join([name, meta["lesson"], str(meta["seed"]), str(meta["customers"]), str(w), *values]) + "\n")
+        return out.getvalue()

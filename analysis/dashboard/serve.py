@@ -17,6 +17,7 @@ from collections.abc import Sequence
 DEFAULT_PORT = 8765
 HOST = "127.0.0.1"
 APP = "analysis.dashboard.app"
+CULL_TIMEOUT = "15m"
 USAGE = "usage: cxsim dashboard [dashboard.port=N]   (N: an integer in [1024, 65535], default 8765)"
 
 
@@ -89,6 +90,10 @@ def cli(args: Sequence[str]) -> int:
         "False"  # read when solara's settings are imported
     )
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # a tab that vanished without closing (a crashed browser, a sleeping laptop) keeps its
+    # session for this long, then its memory is freed (Solara's default is 24 hours)
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
+    os.environ["SOLARA_THEME_SHOW_BANNER"] = "False"  # the framework's badge would cover the charts
     from solara.__main__ import cli as solara_cli
     from solara.server import settings
 
