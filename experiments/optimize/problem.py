@@ -142,11 +142,28 @@ class OptimizeProblem:
         }
 
 
+def _flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys from nested mappings too: a command-line override such as
+    ``+optimize.variables.firm.support.human.bounds=[0,0.8]`` arrives nested, and updates the
+    variable declared as ``firm.support.human``."""
+    out: dict[str, Any] = {}
+    for name, spec in raw.items():
+        key = f"{prefix}{name}"
+        if isinstance(spec, Mapping) and spec and not set(spec) & {"bounds", "integer"}:
+            for k, v in _flatten(spec, key + ".").items():
+                out[k] = {**out[k], **v} if isinstance(out.get(k), Mapping) and isinstance(v, Mapping) else v
+        elif isinstance(out.get(key), Mapping) and isinstance(spec, Mapping):
+            out[key] = {**out[key], **spec}
+        else:
+            out[key] = spec
+    return out
+
+
 def _variables(raw: Any) -> tuple[Variable, ...]:
     if not isinstance(raw, Mapping) or not raw:
         raise _bad("variables", raw, "a non-empty mapping of dotted key to {bounds: [low, high]}")
     out = []
-    for name, spec in raw.items():
+    for name, spec in _flatten(raw).items():
         key = f"variables.{name}"
         if spec is None:
             continue  # `key: null` removes a variable inherited from a default

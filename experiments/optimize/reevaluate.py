@@ -187,7 +187,10 @@ def reevaluate(ctx, study) -> tuple[dict[str, Any], pd.DataFrame]:
     p = ctx.problem
     cands = candidates(p, study)
     if not cands:
-        raise ValueError("no feasible trial finished: raise optimize.search.n_trials or the budget")
+        from experiments.batch import RunsFailed
+
+        raise RunsFailed("no feasible trial finished: raise optimize.search.n_trials (rerunning the same "
+                         "command continues the study) or the budget")
     split = equal_split(p, ctx.cost, ctx.baseline, ctx.budget) if ctx.cost is not None and ctx.budget else None
     refs = {"baseline": ctx.baseline, **({"equal_split": split} if split else {})}
     policies = {**refs, **{f"trial_{t.number}": {**ctx.baseline, **t.params} for t in cands}}

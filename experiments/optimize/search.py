@@ -214,6 +214,20 @@ def _handle(study, frozen):
     return optuna.trial.Trial(study, frozen._trial_id)
 
 
+def _enqueue_references(ctx: Context, study) -> None:
+    """Start a new study from the baseline policy and the equal split of the budget (when they
+    are feasible): the search then begins with known feasible points, whatever the budget."""
+    from experiments.optimize.reevaluate import equal_split
+
+    p = ctx.problem
+    refs = [ctx.baseline]
+    if ctx.cost is not None and ctx.budget is not None:
+        split = equal_split(p, ctx.cost, ctx.baseline, ctx.budget)
+        refs = [r for r in (ctx.baseline, split) if r is not None and ctx.cost(r) <= ctx.budget]
+    for r in refs:
+        study.enqueue_trial({n: r[n] for n in p.names}, skip_if_exists=True)
+
+
 def run_search(ctx: Context, study) -> SearchSummary:
     """Finish the trials a killed process left running, then ask and tell in batches until the
     study has ``n_trials`` finished trials."""
@@ -224,6 +238,8 @@ def run_search(ctx: Context, study) -> SearchSummary:
     dists = distributions(p)
     ref = baseline_reference(ctx)
     n_runs, failed, n_new = 0, [], 0
+    if not study.trials:  # a new study
+        _enqueue_references(ctx, study)
     left = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if p.storage is None else []
     if left:
         ctx.log(f"resuming: finishing {len(left)} trial(s) left running by an interrupted search")
