@@ -63,7 +63,14 @@ def recommendation_text(rec: Mapping[str, Any], decl: Mapping[str, Any]) -> list
             else "Without a budget constraint")
     out = []
     vb, ve = rec["vs_baseline"].get(prim), rec["vs_equal_split"].get(prim)
-    if vb is not None:
+    same = rec["recommended"]["values"] == rec["baseline"]["values"]
+    if vb is not None and same:
+        sentence = (f"{head}, no trial beat the baseline policy on fresh seeds: the recommendation is to keep it "
+                    f"({kpi_label(prim)} {fmt(rec['kpis'][prim]['recommended']['mean'])})")
+        if ve is not None:
+            sentence += f"; it {_effect(prim, ve, 'an equal split of the same budget', pct)}"
+        out.append(sentence + f" (paired, {vb['n']} fresh seeds never used in the search).")
+    elif vb is not None:
         sentence = f"{head}, {_moves(rec, bounds)} {_effect(prim, vb, 'the baseline policy', pct)}"
         if ve is not None:
             sentence += f", and {_effect(None, ve, 'an equal split of the same budget', pct)}"
@@ -73,7 +80,7 @@ def recommendation_text(rec: Mapping[str, Any], decl: Mapping[str, Any]) -> list
             out.append("No candidate is established as better than the baseline policy on fresh seeds: keep the "
                        "baseline, or search longer (optimize.search.n_trials) with more seeds.")
     side = [k for k in _SIDE if k != prim and k in rec["vs_baseline"]]
-    if side:
+    if side and not same:
         bits = [f"{kpi_label(k)} {'+' if rec['vs_baseline'][k]['diff'] > 0 else '−'}"
                 f"{fmt(abs(rec['vs_baseline'][k]['diff']))} ({_ci(rec['vs_baseline'][k], pct)})" for k in side]
         out.append("Against the baseline policy it changes " + ", ".join(bits) + ".")
@@ -84,8 +91,9 @@ def recommendation_text(rec: Mapping[str, Any], decl: Mapping[str, Any]) -> list
     sv = rec["recommended"].get("search_values", {}).get(prim)
     conf = rec["kpis"].get(prim, {}).get("recommended")
     if sv is not None and conf is not None and rec["measure"] == "mean":
-        out.append(f"The search saw {kpi_label(prim)} {fmt(sv)} for this policy on its own seeds; on fresh seeds it "
-                   f"is {fmt(conf['mean'])} (the difference is the optimiser's luck, which the fresh seeds remove).")
+        out.append(f"On the search's seeds this policy had {kpi_label(prim)} {fmt(sv)}; on fresh seeds, "
+                   f"{fmt(conf['mean'])}: the gains above are measured on the fresh seeds only, so the "
+                   "luck of the search (the winner's curse) is not in them.")
     if len(rec.get("scenarios", [])) > 1:
         worst = min(rec.get("per_scenario", {}).items(), key=lambda kv: kv[1]["diff"], default=None)
         if worst:

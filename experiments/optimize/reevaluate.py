@@ -4,7 +4,8 @@ The best trial of a search is partly the luckiest one: its search value is biase
 So (1) the top ``reevaluate.top`` feasible trials (one objective) or up to that many spread
 along the Pareto front (several) are re-run with the baseline policy and a naive equal split
 of the same budget on ``reevaluate.seeds`` fresh seeds (the ``SELECT`` phase), which choose
-the recommendation (best robust value of the first objective); then (2) the recommendation,
+the recommendation (best robust value of the first objective; the baseline, when within the
+budget, competes too, so a search that found nothing better recommends keeping it); then (2) the recommendation,
 the baseline and the equal split are run on ``reevaluate.confirm_seeds`` further fresh seeds
 (``CONFIRM``), and the recommendation's gains are the paired differences on those seeds (per
 seed, the mean over scenarios), with Student-t intervals: the choice and its measurement never
@@ -83,9 +84,9 @@ def equal_split(problem: OptimizeProblem, cost: Callable, baseline: Mapping[str,
             out[v.name] = _bisect(lambda x, v=v: cost({**base, v.name: x}) - c0 <= share, v.low, v.high, 40)
         return out
 
-    if cost(levels(0.0)) > budget + TOL:
+    if cost(levels(0.0)) > budget:
         return None
-    share = _bisect(lambda s: cost(levels(s)) <= budget + TOL, 0.0, budget)
+    share = _bisect(lambda s: cost(levels(s)) <= budget, 0.0, budget)  # never above: it is enqueued as a feasible trial
     return levels(share)
 
 
@@ -198,7 +199,10 @@ def reevaluate(ctx, study) -> tuple[dict[str, Any], pd.DataFrame]:
     robust = {name: _robust(ctx, sel[name], sel["baseline"]) for name in policies}
     names = [f"trial_{t.number}" for t in cands]
     prim = p.primary
-    best = max(names, key=lambda n: prim.sign * robust[n][prim.kpi])
+    # the baseline (when within the budget) competes too: a search that found nothing better
+    # recommends keeping it rather than the best of worse candidates
+    keep = ctx.cost is None or ctx.budget is None or ctx.cost(ctx.baseline) <= ctx.budget
+    best = max([*names, *(["baseline"] if keep else [])], key=lambda n: prim.sign * robust[n][prim.kpi])
     table = _candidate_table(ctx, cands, policies, sel, robust, best)
     conf, _ = _run_policies(ctx, {"recommended": policies[best], **refs}, CONFIRM, p.confirm_seeds)
     rec = _recommendation(ctx, best, policies, conf, cands, split)
@@ -220,7 +224,7 @@ def _policy_info(ctx, values: Mapping[str, float] | None) -> dict[str, Any] | No
 def _recommendation(ctx, best: str, policies, conf, cands, split) -> dict[str, Any]:
     p = ctx.problem
     level = p.level
-    trial = next(t for t in cands if f"trial_{t.number}" == best)
+    trial = next((t for t in cands if f"trial_{t.number}" == best), None)
     rec: dict[str, Any] = {
         "budget": ctx.budget,
         "budget_declared": p.budget,
@@ -229,8 +233,8 @@ def _recommendation(ctx, best: str, policies, conf, cands, split) -> dict[str, A
         "quantile": p.quantile if p.measure == "quantile" else None,
         "scenarios": list(p.scenarios),
         "level": level,
-        "recommended": {**_policy_info(ctx, policies[best]), "trial": trial.number,
-                        "search_values": dict(zip(p.kpis, trial.values, strict=True))},
+        "recommended": {**_policy_info(ctx, policies[best]), "trial": -1 if trial is None else trial.number,
+                        "search_values": {} if trial is None else dict(zip(p.kpis, trial.values, strict=True))},
         "baseline": _policy_info(ctx, policies["baseline"]),
         "equal_split": _policy_info(ctx, split),
         "kpis": {}, "vs_baseline": {}, "vs_equal_split": {}, "robust": {},
