@@ -73,7 +73,7 @@ def pareto_figure(trials: pd.DataFrame, table: pd.DataFrame, objectives: Sequenc
 
 def allocation_figure(alloc: pd.DataFrame, unit: str = "cu per week per 1,000 customers") -> Figure:
     """Stacked horizontal bars: how each policy (rows) splits its spend (columns)."""
-    fig = Figure(figsize=(8.0, 1.2 + 0.45 * len(alloc)))
+    fig = Figure(figsize=(9.5, 1.6 + 0.45 * len(alloc)))
     ax = fig.add_subplot()
     left = np.zeros(len(alloc))
     cmap = __import__("matplotlib").colormaps["tab20"]
@@ -84,7 +84,7 @@ def allocation_figure(alloc: pd.DataFrame, unit: str = "cu per week per 1,000 cu
     ax.set_yticks(np.arange(len(alloc)), list(alloc.index))
     ax.invert_yaxis()
     ax.set_xlabel(unit)
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(alloc) < 5 else -0.12))
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_title("Allocation: how each policy splits the budget")
     fig.tight_layout()
     return fig
