@@ -100,6 +100,12 @@ _COMMANDS = (
         "experiments.batch:sensitivity_overrides",
     ),
     Command(
+        "optimize",
+        "the best split of a CX budget across support and levers, checked on fresh seeds",
+        "experiments.optimize.command:cli",
+        False,
+    ),
+    Command(
         "kpis",
         "list the KPIs: name, kind, unit, range and definition",
         "experiments.catalog:kpis_cmd",
@@ -216,6 +222,28 @@ main options:
 examples:
   cxsim sensitivity sensitivity=smoke executor=serial hydra.run.dir=out/sa
   cxsim sensitivity --config-dir ~/studies sensitivity=pricing hydra.run.dir=out/pricing
+""",
+    "optimize": f"""usage: cxsim optimize [optimize=STUDY] [optimize.KEY=VALUE ...] [key=value ...]
+
+Finds the allocation of a weekly budget across the support factors and policy levers declared in
+the study (configs/optimize: default, smoke) that is best for the objectives (run-level KPIs),
+robust over common seeds and optional scenarios. optuna searches (TPE, or NSGA-II for several
+objectives) with the budget as a constraint; the best candidates are then re-run on fresh seeds
+against the baseline policy and an equal split of the same budget. Writes recommendation.json and
+.md (allocation, gain, 95% interval), pareto.csv, trials.parquet, pareto.png, allocation.png,
+convergence.png; the study (study.db) and runs (store/) resume after a crash: rerun the same command.
+
+main options:
+  optimize=smoke                       the study (smoke: tiny and fast)
+  optimize.constraints.budget=B        cu per week per 1,000 market customers (default: baseline,
+                                       the current policy's own cost)
+  optimize.search.n_trials=N           trials      optimize.uncertainty.seeds=N  seeds per trial
+  optimize.uncertainty.scenarios=[baseline,outage]   optimize.robustness.measure=mean|quantile|worst|regret
+{_BATCH}
+{_COMMON}
+
+example:
+  cxsim optimize population.n_customers=2000 hydra.run.dir=out/opt
 """,
     "kpis": """usage: cxsim kpis [PREFIX]
 

@@ -16,6 +16,7 @@ from analysis.report.sweep import report_sweep
 from analysis.report.text import ReportError
 
 KINDS: dict[str, tuple[str, ...]] = {
+    "optimize": ("recommendation.json", "pareto.csv"),
     "comparison": ("comparison.csv",),
     "sensitivity": ("indices.csv",),
     "sweep": ("sweep.csv",),
@@ -28,6 +29,7 @@ TITLES = {
     "comparison": "Scenario comparison",
     "sweep": "Parameter sweep",
     "sensitivity": "Sensitivity study",
+    "optimize": "Optimisation study",
 }
 
 
@@ -76,6 +78,10 @@ def build_report(
         report_comparison(rep, d)
     elif kind == "sensitivity":
         report_sensitivity(rep, d, outcome=outcome, target=target)
+    elif kind == "optimize":
+        from analysis.report.optimize import report_optimize
+
+        report_optimize(rep, d)
     else:
         report_sweep(rep, d, outcome=outcome, target=target)
     return rep.write()
