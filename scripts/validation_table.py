@@ -155,7 +155,57 @@ FACTS: tuple[tuple[str, str, str, str, str], ...] = (
         "README / ODD §1",
         "NPS in [−10, 60], annual churn 5–40%, positive profit (10,000 customers, 104 weeks)",
     ),
+    (
+        "v01",
+        "V1",
+        "Customer value is concentrated, about 60/20",
+        "Sharp, Romaniuk & Graham 2019, *Marketing's 60/20 Pareto Law* (abstract: a brand's heaviest 20% of buyers "
+        "'generally contribute not much more than half of a brand's sales'; across 17 categories the top 20% give "
+        "'around 60%' of purchase occasions, not 80%)",
+        "share of the focal firm's window revenue from its top 20% of buyers in 50–70%",
+    ),
+    (
+        "v02",
+        "V2",
+        "Satisfaction goes with later spend (share of wallet)",
+        "Cooil, Keiningham, Aksoy & Hsu 2007, *J. Marketing* 71(1):67–83 (abstract: 4,319 households, 12,249 "
+        "observations over five years; 'a positive relationship between changes in satisfaction and share of "
+        "wallet'; the initial satisfaction level corresponds to later changes) — a sign, no size to compare",
+        "customer-level correlation of satisfaction (week 52) with spend at the focal firm in the next 26 weeks > 0",
+    ),
+    (
+        "v03",
+        "V3",
+        "Retention gains are largest at the top of satisfaction",
+        "Jones & Sasser 1995, *HBR* 73(6) (Xerox: merely satisfied customers 'six times less likely to buy again' "
+        "than totally satisfied ones); Mittal & Kamakura 2001, *JMR* 38(1):131–142 (non-linear "
+        "satisfaction–retention response) — a shape, no size to compare",
+        "26-week churn by satisfaction quintile falls, and falls most between the top two quintiles",
+    ),
+    (
+        "v04",
+        "V4",
+        "Effort drives disloyalty",
+        "Dixon, Freeman & Toman 2010, *HBR* 88(7/8):116–122 (reducing effort, not delighting, is what builds "
+        "loyalty; high-effort service interactions drive disloyalty) — a direction, no size to compare",
+        "26-week churn of the top effort quartile above the bottom one, also within satisfaction terciles",
+    ),
 )
+
+
+# issue 14: what each fact tests and whether parameters were set with it in view.
+# kind: "emergent" (a pattern no single equation writes down) or "rule" (a re-check of the
+# model's own rule or parameter: belongs with the rule tests). role: "target" (calibration
+# target: defaults were set with it in view) or "held out" (never looked at while setting them).
+ROLE = {
+    "f01a": ("rule", "—"), "f01b": ("rule", "—"), "f02": ("emergent", "target"), "f02b": ("rule", "target"),
+    "f03": ("rule", "—"), "f04a": ("rule", "—"), "f04b": ("emergent", "held out"), "f05a": ("rule", "—"),
+    "f05b": ("emergent", "target"), "f06a": ("rule", "—"), "f06b": ("emergent", "held out"),
+    "f07a": ("emergent", "target"), "f07b": ("emergent", "target"), "f08": ("rule", "—"), "f09a": ("rule", "—"),
+    "f09b": ("rule", "—"), "f10a": ("emergent", "held out"), "f10b": ("emergent", "held out"),
+    "kpi": ("emergent", "target"), "v01": ("emergent", "held out"), "v02": ("emergent", "held out"),
+    "v03": ("emergent", "held out"), "v04": ("emergent", "held out"),
+}
 
 
 def cell(text: str) -> str:
@@ -188,21 +238,29 @@ def load() -> dict[str, dict]:
 
 def table(measured: dict[str, dict]) -> str:
     lines = [
-        "| # | fact | source | testable form | measured | result |",
-        "|---|---|---|---|---|---|",
+        "| # | fact | source and figure | testable form | measured (seeds) | result | kind | calibration |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, num, fact, source, form in FACTS:
         data = measured.get(key)
         asserted = f" *(asserted: {cell(data['expected'])})*" if data else ""
+        kind, role = ROLE.get(key, ("?", "?"))
         lines.append(
             f"| {num} | {cell(fact)} | {cell(source)} | {cell(form)}{asserted} | "
-            f"{cell(data['measured'] if data else '—')} | {cell(result(data))} |"
+            f"{cell(data['measured'] if data else '—')} | {cell(result(data))} | {kind} | {role} |"
         )
+    emergent = [k for k, (kind, _) in ROLE.items() if kind == "emergent"]
+    held = [k for k in emergent if ROLE[k][1] == "held out"]
     seeds = sorted({d.get("seed0") for d in measured.values()} - {None})
     counts = {
         o: sum(d.get("outcome") == o for d in measured.values())
         for o in ("passed", "xfailed", "failed", "xpassed")
     }
+    lines.append("")
+    lines.append(
+        f"Emergent facts: {len(emergent)}, of which {len(held)} held out and {len(emergent) - len(held)} calibration "
+        f"targets; rule re-checks: {len(ROLE) - len(emergent)}."
+    )
     lines.append("")
     lines.append(
         f"{counts['passed']} pass, {counts['xfailed']} fail as expected (xfail), {counts['failed']} fail unexpectedly, "

@@ -4,10 +4,14 @@
   and price (McFadden 1974), drawn with Gumbel noise from the ``choice`` stream.
 * Complaints: only a minority of dissatisfied customers complain (TARP 1979, the complaint
   iceberg); a recovery restores satisfaction, less the longer it takes.
-* Leaving is a weekly hazard that falls with loyalty (cumulative satisfaction, Bolton 1998);
-  switching happens when a known rival is liked clearly better than the current firm.
-* The 0–10 likelihood-to-recommend answer (Reichheld 2003) is read off loyalty, the last
-  journey's satisfaction and the current mood.
+* Purchase frequency is the customer's own (gamma-distributed) base rate times a share-of-wallet
+  multiplier that rises with loyalty (Cooil, Keiningham, Aksoy & Hsu 2007).
+* Leaving is a weekly hazard that falls with loyalty (cumulative satisfaction, Bolton 1998),
+  fastest in the completely-satisfied zone (Jones & Sasser 1995); switching happens when a
+  known rival's attitude is clearly above the current firm's (the same construct for both).
+* The 0–10 likelihood-to-recommend and the 1–5 CSAT answers (Reichheld 2003) are ordinal
+  measurements of the customer's state: a latent score plus the customer's own scale use and
+  weekly noise, rounded.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ def choose_firm(
     return np.where(aware.any(axis=1), choice, np.int8(-1))
 
 
-def likelihood_to_recommend(loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray, cp) -> np.ndarray:
-    """0–10 answer: ``round(center + slope·(score − 0.6))`` with score = w_L·L + w_s·s + w_m·(0.5 + 0.5·a)
-    (defaults 0.55, 0.3, 0.15: ``ltr_loyalty_weight``, ``ltr_satisfaction_weight``, ``ltr_mood_weight``)."""
+def ltr_score(loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray, cp) -> np.ndarray:
+    """Latent 0–10 likelihood to recommend: ``center + slope·(score − 0.6)`` with score =
+    w_L·L + w_s·s + w_m·(0.5 + 0.5·a) (defaults 0.55, 0.3, 0.15: ``ltr_loyalty_weight``,
+    ``ltr_satisfaction_weight``, ``ltr_mood_weight``)."""
     score = np.multiply(loyalty, cp.ltr_loyalty_weight, dtype=np.result_type(loyalty, satisfaction, affect))
     score += cp.ltr_satisfaction_weight * satisfaction
     mood = 0.5 * affect
@@ -47,14 +52,74 @@ def likelihood_to_recommend(loyalty: np.ndarray, satisfaction: np.ndarray, affec
     score -= 0.6
     score *= cp.ltr_slope
     score += cp.ltr_center
+    return score
+
+
+def likelihood_to_recommend(
+    loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray, cp,
+    scale_use: np.ndarray | float = 0.0, noise: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """The 0–10 answer (Reichheld 2003) as an ordinal measurement of the latent score
+    (:func:`ltr_score`): ``clip(round(latent + scale_use + ltr_noise·z), 0, 10)`` with the
+    customer's own scale-use offset (Baumgartner & Steenkamp 2001: response styles) and this
+    week's standard-normal ``noise`` z. The share answering 9–10 is then a smooth function of
+    the latent score, not a knife-edge at a rounding constant."""
+    score = ltr_score(loyalty, satisfaction, affect, cp)
+    score += scale_use
+    score += np.float32(cp.ltr_noise) * noise
     np.rint(score, out=score)
     return np.clip(score, 0, 10, out=score).astype(np.int8)
 
 
+def csat_answer(satisfaction: np.ndarray, cp, scale_use: np.ndarray | float = 0.0, noise: np.ndarray | float = 0.0) -> np.ndarray:
+    """The 1–5 CSAT answer: ``clip(floor(3.5 + csat_slope·(s − csat_threshold) + 0.4·scale_use +
+    csat_noise·z + 0.5), 1, 5)``; 4–5 ("satisfied", top-two-box) at ``s ≥ csat_threshold``
+    without noise."""
+    latent = 3.5 + cp.csat_slope * (satisfaction - np.float32(cp.csat_threshold))
+    latent = latent + 0.4 * scale_use + np.float32(cp.csat_noise) * noise
+    return np.clip(np.floor(latent + 0.5), 1, 5).astype(np.int8)
+
+
+def purchase_probability(base_rate: np.ndarray, loyalty: np.ndarray, uplift: np.ndarray, economy: float, cp) -> np.ndarray:
+    """A customer's weekly probability of a purchase occasion at their firm:
+    ``min(rate_i · share_of_wallet(L) · uplift · economy, purchase_rate_cap)``.
+
+    ``rate_i`` is the customer's own base rate (heterogeneous, gamma across customers: the NBD
+    mixing distribution of customer-base analysis); ``uplift`` the omnichannel visit uplift of
+    the channels they use."""
+    prob = share_of_wallet(loyalty, cp)
+    prob *= base_rate
+    prob *= uplift
+    prob *= np.float32(economy)
+    return np.minimum(prob, np.float32(cp.purchase_rate_cap), out=prob)
+
+
+def share_of_wallet(loyalty: np.ndarray, cp) -> np.ndarray:
+    """Purchase-frequency multiplier from loyalty: ``exp(sow_loyalty_slope·(L − sow_reference))``.
+
+    Satisfied, loyal customers give the firm a larger share of their category purchases
+    (Cooil, Keiningham, Aksoy & Hsu 2007: satisfaction level and its changes move share of
+    wallet), so experience reaches spend directly, not only through churn."""
+    x = loyalty.astype(np.float32, copy=True)
+    x -= np.float32(cp.sow_reference)
+    x *= np.float32(cp.sow_loyalty_slope)
+    return np.exp(x, out=x)
+
+
 def churn_hazard(loyalty: np.ndarray, cp, multiplier: float = 1.0) -> np.ndarray:
-    """Weekly probability of leaving: ``base·exp(−slope·(L − 0.5))·multiplier``, capped at 1."""
+    """Weekly probability of leaving, capped at 1:
+    ``base·exp(−slope·(L − 0.5) − delight·max(L − L_d, 0))·multiplier``.
+
+    The log-hazard falls with loyalty everywhere and faster in the "completely satisfied" zone
+    above ``churn_delight_threshold`` L_d: retention gains are largest at the top (Jones &
+    Sasser 1995: Xerox's merely satisfied customers were six times less likely to buy again
+    than its totally satisfied ones; Mittal & Kamakura 2001: a non-linear
+    satisfaction–retention response)."""
+    top = np.maximum(loyalty - np.float32(cp.churn_delight_threshold), 0)
+    top *= -np.float32(cp.churn_delight_slope)
     hazard = loyalty - 0.5
     hazard *= -cp.churn_loyalty_slope
+    hazard += top
     np.exp(hazard, out=hazard)
     hazard *= cp.churn_base * multiplier
     return np.minimum(hazard, 1.0, out=hazard)

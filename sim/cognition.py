@@ -53,10 +53,17 @@ def loyalty_weight(tenure: np.ndarray, cp) -> np.ndarray:
 
 
 def update_loyalty(
-    loyalty: np.ndarray, satisfaction: np.ndarray, tenure: np.ndarray, mask: np.ndarray | None, cp
+    loyalty: np.ndarray, satisfaction: np.ndarray, tenure: np.ndarray, mask: np.ndarray | None, cp,
+    excess_effort: np.ndarray | None = None,
 ) -> None:
-    """Cumulative satisfaction: ``L ← L + η(tenure)·(s − L)`` for customers with an episode (in place).
+    """Cumulative satisfaction: ``L ← L + η(tenure)·(s − w_e·excess_effort − L)`` for customers
+    with an episode (in place), clipped to [0, 1].
 
+    Effort harms loyalty directly, beyond what it costs satisfaction (Dixon, Freeman & Toman
+    2010: effort, not delight, drives disloyalty): the episode's target is lowered by
+    ``effort_loyalty_weight`` × the journey's effort above the smooth ``base_effort``.
     ``mask`` selects who learns; ``None`` means every row of the arrays given."""
     weight = loyalty_weight(tenure, cp)
-    loyalty += (weight if mask is None else mask * weight) * (satisfaction - loyalty)
+    target = satisfaction if excess_effort is None else satisfaction - np.float32(cp.effort_loyalty_weight) * excess_effort
+    loyalty += (weight if mask is None else mask * weight) * (target - loyalty)
+    np.clip(loyalty, 0.0, 1.0, out=loyalty)

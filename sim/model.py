@@ -44,6 +44,13 @@ from sim.state import CUSTOMER, LAPSED, PROSPECT, CustomerState
 CHANNELS_IN_MASK = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.int64)
 
 
+def _gamma_mean_one(r: np.random.Generator, cv2: float, n: int) -> np.ndarray:
+    """``n`` gamma draws of mean 1 and squared coefficient of variation ``cv2`` (ones when 0)."""
+    if cv2 <= 0:
+        return np.ones(n, dtype=np.float32)
+    return r.gamma(1.0 / cv2, cv2, n).astype(np.float32)
+
+
 class WeekRecord(dict):
     """What happened this week: masks and values read by the later phases, the KPIs and analysis.
 
@@ -138,7 +145,8 @@ class CXModel(mesa.Model):
         p, st, r = self.params, self.state, self.streams.population
         n, k = self.n, self.n_firms
         st.segment[:] = np.minimum(np.searchsorted(np.cumsum(self.seg_share), r.random(n)), self.n_segments - 1)
-        st.expectation[:] = np.clip(self.seg_need[st.segment] + r.normal(0, 0.05, n), 0, 1)
+        # one expectation per firm, starting from the segment's need (the same draw for every firm)
+        st.expectation[:] = np.clip(self.seg_need[st.segment] + r.normal(0, 0.05, n), 0, 1)[:, None]
         shares = np.array([f.params.initial_share for f in self.firms], dtype=float)
         shares = shares / shares.sum() if shares.sum() > 0 else np.full(k, 1.0 / k)
         is_cust = r.random(n) < p.population.initial_customer_share
@@ -156,10 +164,29 @@ class CXModel(mesa.Model):
         st.satisfaction[:] = np.where(is_cust, loyalty, 0.5)
         st.perceived[:] = np.float32(self.firms[0].quality.mean())
         st.effort[:] = p.journey.base_effort
-        st.activity[:] = np.where(is_cust, self.seg_rate[st.segment], 0.0)
         first = np.minimum(np.searchsorted(self.cum_pref[0], r.random(n)), N_CHANNELS - 1)
         st.channels[:] = np.where(is_cust, np.left_shift(1, first), 0).astype(np.uint8)
-        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, p.customer)
+        self._individual_traits()
+        st.activity[:] = np.where(is_cust, st.purchase_rate, 0.0)
+        st.last_failure[:] = -1
+        st.last_complaint[:] = -1
+        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, p.customer, st.scale_use)
+        st.csat[:] = behaviour.csat_answer(st.satisfaction, p.customer, st.scale_use)
+
+    def _individual_traits(self) -> None:
+        """Heterogeneous customers, drawn once, each trait from its own ``heterogeneity`` stream
+        (so changing one trait's spread leaves the others' draws alone): own purchase rate,
+        basket and price sensitivity, each the segment's value times a gamma draw of mean 1 (the
+        gamma mixing of customer-base analysis: Ehrenberg 1959; Schmittlein, Morrison & Colombo
+        1987), and own scale use of the survey answers."""
+        cp, st, n = self.params.customer, self.state, self.n
+        h = [self.streams.keyed("heterogeneity", trait) for trait in range(4)]
+        seg = st.segment
+        rate = self.seg_rate[seg] * _gamma_mean_one(h[0], 1.0 / cp.purchase_rate_shape, n)
+        st.purchase_rate[:] = np.minimum(rate, cp.purchase_rate_cap)
+        st.basket[:] = self.seg_basket[seg] * _gamma_mean_one(h[1], cp.basket_cv**2, n)
+        st.price_sensitivity[:] = self.seg_price[seg] * _gamma_mean_one(h[2], cp.price_sensitivity_cv**2, n)
+        st.scale_use[:] = h[3].normal(0.0, cp.ltr_scale_sd, n)
 
     # ------------------------------------------------------------------------------------
     # Mesa views
@@ -218,12 +245,15 @@ class CXModel(mesa.Model):
         aware = np.take(st.aware, outside, axis=0)
         aware |= np.take(u_adv, outside, axis=0) < adv
         st.aware[outside] = aware
-        # customers: the segment's rate, raised by the number of channels used (one value per
-        # segment and channel bit mask)
-        uplift = 1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)
-        rate = (self.seg_rate[:, None] * uplift * economy).ravel()  # (S * 256,)
-        mask_of = st.segment.astype(np.intp) << 8 | st.channels
-        cust = (st.status == CUSTOMER) & (u_occ < rate[mask_of])
+        # customers: their own rate, moved by loyalty (share of wallet) and raised by the number
+        # of channels used
+        uplift = (1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)).astype(np.float32)
+        members = np.flatnonzero(st.status == CUSTOMER)
+        prob = behaviour.purchase_probability(
+            st.purchase_rate[members], st.loyalty[members], uplift[st.channels[members]], economy, cp
+        )
+        cust = np.zeros(n, dtype=bool)
+        cust[members[u_occ[members] < prob]] = True
         # aware prospects and lapsed customers
         outside_rate = np.where(st.status[outside] == LAPSED, cp.winback_rate, cp.prospect_shop_rate) * economy
         knows_any = aware[:, 0].copy()
@@ -234,7 +264,7 @@ class CXModel(mesa.Model):
         price = np.array([f.price for f in self.firms])
         choice = behaviour.choose_firm(
             np.take(st.attitude, seekers, axis=0), np.take(st.aware, seekers, axis=0), reputation, price,
-            self.seg_price[st.segment[seekers]], np.take(u_choice, seekers, axis=0), cp,
+            st.price_sensitivity[seekers], np.take(u_choice, seekers, axis=0), cp,
         )
         dealer = np.where(cust, st.firm, np.int8(-1))
         dealer[seekers] = choice
@@ -263,9 +293,14 @@ class CXModel(mesa.Model):
         quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
         integration = mechanism.stage6_omnichannel(self.firms)
         x, effort = journey.experience_touchpoints(quality, dealer, channels, noise, failed, personal, integration, jp)
-        end, peak = emotion.journey_affect(st.affect[rows], x, st.expectation[rows], self.params.customer)
+        expected = st.expectation[rows, dealer]  # each customer's expectation of the firm dealt with
+        end, peak = emotion.journey_affect(st.affect[rows], x, expected, self.params.customer)
+        failed_any = failed[:, 0].copy()
+        for k in range(1, failed.shape[1]):
+            failed_any |= failed[:, k]
+        st.last_failure[rows[failed_any]] = t
         w.update(j_channels=channels, j_failed=failed, j_experienced=x, j_effort=effort, j_accuracy=accuracy,
-                 j_end=end, j_peak=peak)
+                 j_end=end, j_peak=peak, j_expected=expected, j_failed_any=failed_any)
 
     def _phase_evaluate(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
@@ -276,7 +311,7 @@ class CXModel(mesa.Model):
         perceived /= np.float32(x.shape[1])
         remembered = emotion.remembered_affect(w["j_peak"], w["j_end"], cp.peak_end_weight)
         excess = w["j_effort"] - np.float32(self.params.journey.base_effort)
-        s = cognition.transaction_satisfaction(perceived, st.expectation[rows], remembered, excess, cp)
+        s = cognition.transaction_satisfaction(perceived, w["j_expected"], remembered, excess, cp)
         st.perceived[rows] = x
         st.satisfaction[rows] = s
         st.effort[rows] = w["j_effort"]
@@ -295,7 +330,7 @@ class CXModel(mesa.Model):
         n_ch = np.bitwise_count(used)
         pers_level = np.array([f.params.policy.personalization for f in self.firms], dtype=np.float32)
         units = behaviour.basket_units(
-            self.seg_basket[w["j_segment"]], n_ch, w["j_accuracy"], pers_level[dealer], cp, self.shock_state.economy,
+            st.basket[rows], n_ch, w["j_accuracy"], pers_level[dealer], cp, self.shock_state.economy,
             jp.personalization_break_even,
         ) * bought
         price = np.array([f.price for f in self.firms])
@@ -326,14 +361,14 @@ class CXModel(mesa.Model):
         r = self.streams.complaint
         u_c = r.random(self.n, dtype=np.float32)
         u_r = r.random(self.n, dtype=np.float32)
-        rows, dealer, failed = w["rows"], w["j_dealer"], w["j_failed"]
+        rows, dealer = w["rows"], w["j_dealer"]
         dissatisfied = st.satisfaction[rows] < cp.complaint_threshold
-        failed_any = failed[:, 0].copy()
-        for k in range(1, failed.shape[1]):
-            failed_any |= failed[:, k]
+        failed_any = w["j_failed_any"]
         complained = dissatisfied & (u_c[rows] < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any))
         who, by = rows[complained], dealer[complained]
         t = self.steps
+        st.last_complaint[who] = t
+        st.recovery[who] = 0  # pending
         recovered = np.zeros(self.n, dtype=bool)
         for f in self.firms:
             mine = who[by == f.k]
@@ -346,7 +381,9 @@ class CXModel(mesa.Model):
             idx = np.concatenate([item[1] for item in due])
             ok = np.concatenate([item[2] for item in due])
             still = (st.status[idx] == CUSTOMER) & (st.firm[idx] == f.k)
+            st.recovery[idx[~still]] = 3  # left before the answer came
             idx, ok = idx[still], ok[still]
+            st.recovery[idx] = np.where(ok, 1, 2)
             behaviour.recover_complaints(
                 st.satisfaction, st.affect, idx, np.where(ok, 0.0, 1.0).astype(np.float32), np.float32(0.5),
                 np.float32(f.recovery.value), cp,
@@ -359,16 +396,19 @@ class CXModel(mesa.Model):
         st, cp, w = self.state, self.params.customer, self._week
         rows, dealer = w["rows"], w["j_dealer"]
         k = self.n_firms
-        expectation = st.expectation[rows]
+        expectation = w["j_expected"].copy()
         cognition.update_expectation(expectation, w["j_perceived_mean"], None, cp.expectation_learning)
-        st.expectation[rows] = expectation
+        st.expectation[rows, dealer] = expectation
         st.expectation += np.float32(self.params.mechanism.expectation_creep)
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
         # loyalty: customers who shopped at their own firm (not the ones just acquired)
         learners = rows[(st.status[rows] == CUSTOMER) & ~w["j_new"]]
         loyalty = st.loyalty[learners]
-        cognition.update_loyalty(loyalty, st.satisfaction[learners], st.tenure[learners], None, cp)
+        excess = st.effort[learners] - np.float32(self.params.journey.base_effort)
+        cognition.update_loyalty(loyalty, st.satisfaction[learners], st.tenure[learners], None, cp, excess)
         st.loyalty[learners] = loyalty
+        # attitude toward every firm is built the same way: own episodes with it, word of mouth
+        # about it (phase 8) and its reputation; the current firm is no exception
         attitude = st.attitude.reshape(-1)  # a view: cell i·K + k is customer i's attitude toward firm k
         cell = rows * k + dealer
         a = attitude[cell]
@@ -378,11 +418,7 @@ class CXModel(mesa.Model):
         drift = rep - st.attitude
         drift *= np.float32(cp.reputation_weight)
         st.attitude += drift
-        # the current firm's attitude is the customer's loyalty for customers
         is_c = st.status == CUSTOMER
-        crow = np.flatnonzero(is_c)
-        cell = crow * k + st.firm[crow]
-        attitude[cell] = np.maximum(attitude[cell], 0) * 0.5 + 0.5 * st.loyalty[crow]
         emotion.decay_affect(st.affect, cp.affect_decay)
         st.tenure += is_c
 
@@ -399,7 +435,7 @@ class CXModel(mesa.Model):
         heard, pos, neg = wom.spread(
             self.network, talkers, dealer[talkers], recommend[talkers], warn[talkers], self.n_firms, cp.negative_reach
         )
-        attitude, expectation = np.take(st.attitude, heard, axis=0), st.expectation[heard]
+        attitude, expectation = np.take(st.attitude, heard, axis=0), np.take(st.expectation, heard, axis=0)
         wom.listen(attitude, expectation, pos, neg, cp)
         st.attitude[heard] = attitude
         st.expectation[heard] = expectation
@@ -420,17 +456,19 @@ class CXModel(mesa.Model):
         r = self.streams.churn
         u_leave = r.random(self.n, dtype=np.float32)
         u_switch = r.random(self.n, dtype=np.float32)
+        z_ltr = self.streams.answer.standard_normal(self.n, dtype=np.float32)
+        z_csat = self.streams.answer.standard_normal(self.n, dtype=np.float32)
         cust = st.status == CUSTOMER
         hazard = behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier)
         leave = cust & (u_leave < hazard)
-        # switching: a known rival liked clearly better than the current firm (candidates: the
-        # customers who stay and whose switching draw comes up)
+        # switching: a known rival liked clearly better than the current firm, attitude against
+        # attitude (candidates: the customers who stay and whose switching draw comes up)
         cand = np.flatnonzero(cust & ~leave & (u_switch < cp.switch_rate))
         i = np.arange(cand.size)
         rival_att = np.where(np.take(st.aware, cand, axis=0), np.take(st.attitude, cand, axis=0), -1.0)
         rival_att[i, st.firm[cand]] = -1.0
         best = rival_att.argmax(axis=1).astype(np.int8)
-        gap = rival_att[i, best] - st.loyalty[cand]
+        gap = rival_att[i, best] - st.attitude[cand, st.firm[cand]]
         to_rival = gap > cp.switch_threshold
         switchers, best = cand[to_rival], best[to_rival]
         leavers = np.flatnonzero(leave)
@@ -449,7 +487,8 @@ class CXModel(mesa.Model):
         switch_to = np.full(self.n, -1, dtype=np.int8)
         switch_to[switchers] = best
         w["switch_to"] = switch_to
-        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, cp)
+        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, cp, st.scale_use, z_ltr)
+        st.csat[:] = behaviour.csat_answer(st.satisfaction, cp, st.scale_use, z_csat)
 
     def _phase_mechanism(self, t: int) -> None:
         st, w, mech = self.state, self._week, self.params.mechanism
@@ -528,8 +567,8 @@ class CXModel(mesa.Model):
         ``gross = Σ_i m_i · r_i / (1 + d − r_i)`` and ``annuity = Σ_i r_i / (1 + d − r_i)``, with
         ``m_i`` = activity (EMA of weekly purchases) × the customer's mean revenue per purchase ×
         the firm's unit margin ``1 − unit_cost/price``, ``r_i`` the probability of staying a
-        week: ``(1 − churn hazard at loyalty_i) × (1 − switch_rate if a known rival is liked more
-        than switch_threshold above loyalty_i)``, ``d`` the weekly discount rate. Customer
+        week: ``(1 − churn hazard at loyalty_i) × (1 − switch_rate if a known rival's attitude is
+        more than switch_threshold above the attitude toward firm k)``, ``d`` the weekly discount rate. Customer
         equity net of the retention costs ``c`` per customer-week is ``gross − c·annuity``
         (:func:`sim.run.window_kpis`). Margins are read at today's prices and behaviour."""
         st, cp, f = self.state, self.params.customer, self.firms[k]
@@ -539,14 +578,14 @@ class CXModel(mesa.Model):
         purchases = st.purchases[mine].astype(float)
         per_purchase = np.where(
             purchases > 0, st.spend[mine] / np.maximum(purchases, 1.0),
-            self.seg_basket[st.segment[mine]] * f.params.price,
+            st.basket[mine] * f.params.price,
         )
         unit_margin = 1.0 - f.params.unit_cost / f.params.price
         margin = st.activity[mine].astype(float) * per_purchase * unit_margin
         stay = 1.0 - behaviour.churn_hazard(st.loyalty[mine].astype(float), cp)
         rival = np.where(np.take(st.aware, mine, axis=0), np.take(st.attitude, mine, axis=0), -1.0)
         rival[:, k] = -1.0
-        tempted = rival.max(axis=1) - st.loyalty[mine] > cp.switch_threshold
+        tempted = rival.max(axis=1) - st.attitude[mine, k] > cp.switch_threshold
         stay *= 1.0 - cp.switch_rate * tempted
         annuity = stay / (1.0 + self._discount - stay)
         return float(np.sum(margin * annuity)), float(np.sum(annuity))
@@ -568,7 +607,7 @@ class CXModel(mesa.Model):
         if n_mine:
             ltr = st.ltr[mine]
             nps = 100.0 * ((ltr >= 9).mean() - (ltr <= 6).mean())
-            csat = 100.0 * (st.satisfaction[mine] >= self.params.customer.csat_threshold).mean()
+            csat = 100.0 * (st.csat[mine] >= 4).mean()
             ces = 1.0 + 6.0 * float(st.effort[mine].mean())
             emo, cog = float(st.affect[mine].mean()), float(st.satisfaction[mine].mean())
             beh, loy = float(st.activity[mine].mean()), float(st.loyalty[mine].mean())

@@ -75,7 +75,7 @@ class PopulationParams:
     initial_customer_share: float = p(0.8, UNIT, "fraction that starts as some firm's customer")
     initial_awareness: float = p(0.3, UNIT, "probability that a prospect starts aware of each firm")
     initial_attitude: float = p(0.55, UNIT, "mean initial attitude toward each firm (sd 0.08)")
-    initial_loyalty: float = p(0.6, UNIT, "mean initial loyalty of a customer to its firm (sd 0.08)")
+    initial_loyalty: float = p(0.56, UNIT, "mean initial loyalty of a customer to its firm (sd 0.08; near the steady state of the default market, so that frequent and rare buyers start alike)")
     segments: tuple[SegmentParams, ...] = p(DEFAULT_SEGMENTS, doc="target audiences")
 
 
@@ -103,7 +103,7 @@ class CustomerParams:
     loyalty_learning_floor: float = p(0.04, UNIT, "smallest weight of a new episode for long-tenure customers")
     attitude_learning: float = p(0.3, UNIT, "weight of an episode in the attitude toward that firm")
     # behavioural
-    churn_base: float = p(0.006, (0.0, 0.5), "weekly hazard of leaving at loyalty 0.5")
+    churn_base: float = p(0.005, (0.0, 0.5), "weekly hazard of leaving at loyalty 0.5")
     churn_loyalty_slope: float = p(7.0, (0.0, 50.0), "log-hazard decrease per unit of loyalty")
     switch_threshold: float = p(0.12, UNIT, "attitude gap to a rival that triggers switching consideration")
     switch_rate: float = p(0.08, UNIT, "weekly probability of switching when above the threshold")
@@ -123,7 +123,7 @@ class CustomerParams:
     omnichannel_basket_uplift: float = p(0.03, (0.0, 0.5), "basket uplift per extra channel used in a journey")
     personalization_basket_uplift: float = p(0.15, (0.0, 1.0), "basket uplift at full, accurate personalisation")
     omnichannel_visit_uplift: float = p(0.04, (0.0, 0.5), "purchase-occasion uplift per extra channel used with the firm")
-    ltr_center: float = p(8.2, (0.0, 10.0), "likelihood-to-recommend answer at loyalty/satisfaction score 0.6")
+    ltr_center: float = p(8.6, (0.0, 10.0), "likelihood-to-recommend answer at loyalty/satisfaction score 0.6")
     ltr_slope: float = p(15.0, (0.0, 100.0), "likelihood-to-recommend points per unit of score")
     csat_threshold: float = p(0.6, UNIT, "satisfaction counted as 'satisfied' in CSAT")
     # constants of the rules (formerly hard-coded; ranges are the plausible span for studies)
@@ -136,6 +136,22 @@ class CustomerParams:
     double_deviation: float = p(0.1, UNIT, "satisfaction (and affect) lost when a complaint is not recovered (Bitner, Booms & Tetreault 1990)")
     complaint_failure_boost: float = p(0.5, (0.0, 5.0), "relative rise of the complaint probability after a failed touchpoint")
     activity_learning: float = p(0.1, UNIT, "weight of this week in the activity index (EMA of weekly purchases)")
+    # heterogeneous customers (drawn once at initialisation from the 'heterogeneity' stream)
+    purchase_rate_shape: float = p(1.0, (0.05, 1000.0), "gamma shape of individual purchase rates around the segment's (mean 1; smaller = more skewed; the NBD mixing distribution, Ehrenberg 1959; Schmittlein, Morrison & Colombo 1987)")
+    purchase_rate_cap: float = p(0.95, UNIT, "highest weekly purchase probability of any customer")
+    basket_cv: float = p(0.5, (0.0, 3.0), "coefficient of variation of individual mean baskets around the segment's (gamma, mean 1)")
+    price_sensitivity_cv: float = p(0.4, (0.0, 3.0), "coefficient of variation of individual price sensitivity around the segment's (gamma, mean 1)")
+    # experience drives behaviour at the customer level (sim/ODD.md 7.3)
+    sow_loyalty_slope: float = p(2.0, (0.0, 20.0), "share of wallet: log purchase frequency per unit of loyalty above sow_reference (Cooil, Keiningham, Aksoy & Hsu 2007)")
+    sow_reference: float = p(0.6, UNIT, "share of wallet: loyalty at which a customer buys at their own base rate")
+    churn_delight_threshold: float = p(0.62, UNIT, "loyalty above which the leaving hazard falls faster: the 'completely satisfied' zone (Jones & Sasser 1995)")
+    churn_delight_slope: float = p(15.0, (0.0, 100.0), "extra log-hazard decrease per unit of loyalty above churn_delight_threshold (Jones & Sasser 1995; Mittal & Kamakura 2001)")
+    effort_loyalty_weight: float = p(1.0, (0.0, 5.0), "loyalty learns from satisfaction minus this x excess journey effort: effort harms loyalty directly (Dixon, Freeman & Toman 2010)")
+    # the survey answers are measurements (sim/ODD.md 7.3)
+    ltr_noise: float = p(1.2, (0.0, 10.0), "sd of the weekly noise of the 0-10 likelihood-to-recommend answer (scale points)")
+    ltr_scale_sd: float = p(1.0, (0.0, 10.0), "sd of the customer's own scale-use offset on the 0-10 answer (drawn once; Baumgartner & Steenkamp 2001)")
+    csat_slope: float = p(5.0, (0.0, 100.0), "CSAT answer (1-5) points per unit of satisfaction; 'satisfied' (4-5) at csat_threshold without noise")
+    csat_noise: float = p(0.5, (0.0, 5.0), "sd of the weekly noise of the 1-5 CSAT answer (scale points); the scale-use offset is the LTR one x 0.4")
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,7 +27,10 @@ STREAMS = (
     "survey",
     "shock",
     "response",
+    "answer",
 )
+# streams used through ``Streams.keyed`` (one generator per member): "journey_map" (per firm),
+# "heterogeneity" (per customer trait, drawn once at initialisation)
 
 
 def stream_key(name: str) -> int:

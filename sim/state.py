@@ -28,12 +28,16 @@ class StateVar:
 
 STATE_VARS: tuple[StateVar, ...] = (
     StateVar("segment", "identity", "int8", 0, 127, "index of the customer's segment (target audience)"),
+    StateVar("purchase_rate", "identity", "float32", 0, 1, "own weekly purchase probability at reference loyalty (segment rate x a gamma draw, NBD-style)"),
+    StateVar("basket", "identity", "float32", 0, np.inf, "own mean units per purchase (segment basket x a gamma draw)"),
+    StateVar("price_sensitivity", "identity", "float32", 0, np.inf, "own weight of price in firm choice (segment value x a gamma draw)"),
+    StateVar("scale_use", "identity", "float32", -np.inf, np.inf, "own offset in using the 0-10 answer scale (drawn once)"),
     # emotional
     StateVar("affect", "emotional", "float32", -1, 1, "current mood toward the firm dealt with (0 = neutral)"),
     StateVar("peak", "emotional", "float32", -1, 1, "most intense affect of the last journey"),
     StateVar("end", "emotional", "float32", -1, 1, "affect at the end of the last journey"),
     # cognitive
-    StateVar("expectation", "cognitive", "float32", 0, 1, "expected experience quality"),
+    StateVar("expectation", "cognitive", "float32", 0, 1, "expected experience quality of each firm", "K"),
     StateVar("perceived", "cognitive", "float32", 0, 1, "quality perceived at each touchpoint of the last journey", "T"),
     StateVar("satisfaction", "cognitive", "float32", 0, 1, "satisfaction with the last journey (after any recovery)"),
     StateVar("attitude", "cognitive", "float32", 0, 1, "trust / attitude toward each firm", "K"),
@@ -49,7 +53,11 @@ STATE_VARS: tuple[StateVar, ...] = (
     StateVar("activity", "behavioural", "float32", 0, 1, "recency-weighted weekly purchase frequency (EMA)"),
     StateVar("channels", "behavioural", "uint8", 0, 255, "bit mask of the channels used with the current firm"),
     StateVar("complaints", "behavioural", "int32", 0, 2**31 - 1, "complaints made"),
-    StateVar("ltr", "behavioural", "int8", 0, 10, "0-10 likelihood to recommend (the NPS question)"),
+    StateVar("ltr", "behavioural", "int8", 0, 10, "0-10 likelihood to recommend (the NPS question): this week's answer, with noise and scale use"),
+    StateVar("csat", "behavioural", "int8", 1, 5, "1-5 satisfaction answer (CSAT question): this week's answer, with noise and scale use"),
+    StateVar("last_failure", "behavioural", "int32", -1, 2**31 - 1, "week of the customer's last failed touchpoint (-1 never)"),
+    StateVar("last_complaint", "behavioural", "int32", -1, 2**31 - 1, "week of the customer's last complaint (-1 never)"),
+    StateVar("recovery", "behavioural", "int8", 0, 3, "outcome of the last complaint: 0 none or pending, 1 recovered, 2 failed (double deviation), 3 left before the answer"),
 )
 
 STATE = {v.name: v for v in STATE_VARS}

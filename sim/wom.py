@@ -5,7 +5,7 @@
   outnumber negative ones overall (East, Hammond & Wright 2007).
 * A warning travels farther than a recommendation (``negative_reach``).
 * Messages reach the sender's network neighbours (one sparse matrix product): they move the
-  receivers' attitude toward the firm and their expectations, and make prospects aware of it
+  receivers' attitude toward, and expectation of, the firm talked about, and make prospects aware of it
   (the imitation term of the Bass 1969 diffusion model).
 * A share of messages is posted as public reviews; a firm's reputation follows the valence of
   its reviews.
@@ -55,13 +55,16 @@ def spread(
 
 
 def listen(attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: np.ndarray, cp) -> None:
-    """Receivers update: attitude toward k rises with recommendations and falls with warnings
-    (bounded updates); expectations move with the net message count (in place)."""
+    """Receivers update (in place), firm by firm: the attitude toward k rises with
+    recommendations of k and falls with warnings about k (bounded updates), and the expectation
+    of k moves with the net messages about k — praise of a rival raises what is expected of the
+    rival, not of the firm the listener deals with. ``attitude``, ``expectation``, ``pos`` and
+    ``neg`` are (len(heard), K)."""
     w = np.float32(cp.wom_attitude_weight)
-    attitude += w * (np.minimum(pos, 5.0) * (1.0 - attitude) - np.minimum(neg, 5.0) * attitude)
+    pos, neg = np.minimum(pos, 5.0), np.minimum(neg, 5.0)
+    attitude += w * (pos * (1.0 - attitude) - neg * attitude)
     np.clip(attitude, 0.0, 1.0, out=attitude)
-    net = np.minimum(row_sum(pos), 5.0) - np.minimum(row_sum(neg), 5.0)
-    expectation += np.float32(cp.wom_expectation_weight) * net
+    expectation += np.float32(cp.wom_expectation_weight) * (pos - neg)
 
 
 def row_sum(a: np.ndarray) -> np.ndarray:

@@ -62,7 +62,17 @@ def test_support_factor_reaches_loyalty(name):
     assert high > low, f"{name}: loyalty {low:.4f} -> {high:.4f}"
 
 
-@pytest.mark.parametrize("name", SUPPORT_FACTORS)
+NOT_FREE = [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
+        "since effort harms loyalty directly (issue 14), fewer failures keep enough customers that "
+        "technical support at 1.0 out-earns its cost within 104 weeks (cumulative profit 508 k at 0.5 "
+        "vs 520 k at 1.0, 2,000 customers, seeds of this module); its cost was not raised to pass this test"
+    ))) if name == "technical" else name
+    for name in SUPPORT_FACTORS
+]
+
+
+@pytest.mark.parametrize("name", NOT_FREE)
 def test_support_is_never_free(name):
     """At the top of its range the factor costs more than it earns: profit below the mid level."""
     mid, top = mean(factor(name, 0.5), "cumulative_profit"), mean(factor(name, 1.0), "cumulative_profit")
@@ -173,3 +183,49 @@ def test_false_alarm_rate_is_consistent_with_the_stated_significance():
     assert all(r.timeseries["alarm"].iloc[:warmup].sum() == 0 for r in quiet)
     loose = runs(("mechanism.detection_alpha=0.2",), steps=104)
     assert float(np.mean([r.timeseries["alarm"].mean() for r in loose])) > rate
+
+
+# --------------------------------------------------------------------------------------------
+# like compared with like (issue 14): more satisfaction never raises the focal firm's churn
+# --------------------------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason=(
+    "measured +0.4 points of annual churn (0.246 -> 0.250, 4 seeds x 2,500 customers), down from +4.5 "
+    "before attitudes toward every firm were built the same way; what is left: word of mouth moves an "
+    "attitude by saturating steps toward 1 (praise) or 0 (warnings), not toward the talker's experience, "
+    "so with more praise in the market a rarely experienced rival's attitude drifts up faster than the "
+    "own firm's, which own journeys anchor at their satisfaction"
+))
+def test_raising_everyones_satisfaction_does_not_raise_churn():
+    """satisfaction_baseline +20% raises satisfaction with every firm. Before attitudes toward all
+    firms were built the same way, it raised the focal firm's annual churn by 4.5 points (the
+    rival's attitude, pulled up by word of mouth, was compared with own-firm loyalty)."""
+    base = runs()
+    up = runs(customer__satisfaction_baseline=round(0.66 * 1.2, 3))
+    assert mean(up, "nps") > mean(base, "nps")
+    assert mean(up, "annual_churn") <= mean(base, "annual_churn"), (mean(base, "annual_churn"), mean(up, "annual_churn"))
+
+
+class _FocalDelight(CXModel):
+    """Every journey with the focal firm is 0.1 more satisfying (after the rule, before anything reads it)."""
+
+    def _phase_evaluate(self):
+        super()._phase_evaluate()
+        w = self._week
+        mine = w["rows"][w["j_dealer"] == 0]
+        self.state.satisfaction[mine] = np.minimum(self.state.satisfaction[mine] + np.float32(0.1), 1.0)
+
+
+def test_raising_satisfaction_with_the_focal_firm_only_lowers_its_churn():
+    from sim.run import timeseries, window_kpis
+
+    params = params_from_overrides(list(BASE))
+    churn = {}
+    for cls in (CXModel, _FocalDelight):
+        values = []
+        for s in SEEDS:
+            m = cls(params, rng=s, customer_agents=False)
+            for _ in range(78):
+                m.step()
+            values.append(window_kpis(timeseries(m), (53, 78), m._discount, (0.0, 0.0))["annual_churn"])
+        churn[cls.__name__] = float(np.mean(values))
+    assert churn["_FocalDelight"] < churn["CXModel"], churn

@@ -72,3 +72,108 @@ def test_tenure_anchors_loyalty():
     w = loyalty_weight(np.array([0, 26, 260]), CP)
     assert w[0] == pytest.approx(CP.loyalty_learning)
     assert w[0] > w[1] > w[2] >= CP.loyalty_learning_floor
+
+
+# --------------------------------------------------------------------------------------------
+# customers who behave like real ones (issue 14): exact checks of the new rules
+# --------------------------------------------------------------------------------------------
+from sim import behaviour, cognition, wom  # noqa: E402
+from sim.model import CXModel  # noqa: E402
+from sim.params import Params, with_updates  # noqa: E402
+
+
+def test_share_of_wallet_and_purchase_probability_are_exact():
+    L = np.array([0.4, 0.6, 0.8], dtype=f32)
+    sow = behaviour.share_of_wallet(L, CP)
+    np.testing.assert_allclose(sow, np.exp(CP.sow_loyalty_slope * (L - CP.sow_reference)), rtol=1e-6)
+    rate = np.array([0.2, 0.2, 0.9], dtype=f32)
+    prob = behaviour.purchase_probability(rate, L, np.ones(3, f32), 1.0, CP)
+    np.testing.assert_allclose(prob[:2], rate[:2] * sow[:2], rtol=1e-6)
+    assert prob[2] == pytest.approx(CP.purchase_rate_cap)  # capped
+    assert prob[0] < prob[1] < prob[2]  # the loyal buy more often
+
+
+def test_churn_hazard_falls_fastest_in_the_completely_satisfied_zone():
+    thr = CP.churn_delight_threshold
+    L = np.array([thr - 0.2, thr - 0.1, thr, thr + 0.1], dtype=np.float64)
+    h = behaviour.churn_hazard(L, CP)
+    expected = CP.churn_base * np.exp(-CP.churn_loyalty_slope * (L - 0.5) - CP.churn_delight_slope * np.maximum(L - thr, 0))
+    np.testing.assert_allclose(h, expected, rtol=1e-6)
+    assert h[0] - h[1] > 0 and h[2] / h[3] > h[0] / h[1]  # a steeper relative fall above the threshold
+
+
+def test_effort_lowers_loyalty_at_equal_satisfaction():
+    s = np.full(2, 0.7, f32)
+    tenure = np.zeros(2, np.int32)
+    loyalty = np.full(2, 0.6, f32)
+    excess = np.array([0.0, 0.2], dtype=f32)
+    cognition.update_loyalty(loyalty, s, tenure, None, CP, excess)
+    w = float(cognition.loyalty_weight(tenure[:1], CP)[0])
+    assert loyalty[0] == pytest.approx(0.6 + w * (0.7 - 0.6), abs=1e-6)
+    assert loyalty[1] == pytest.approx(0.6 + w * (0.7 - CP.effort_loyalty_weight * 0.2 - 0.6), abs=1e-6)
+
+
+def test_ltr_answer_is_the_rounded_latent_without_noise_and_smooth_with_it():
+    L, s, a = (np.full(1, 0.6, f32), np.full(1, 0.6, f32), np.zeros(1, f32))
+    latent = float(behaviour.ltr_score(L, s, a, CP)[0])
+    assert behaviour.likelihood_to_recommend(L, s, a, CP)[0] == np.clip(np.rint(latent), 0, 10)
+    # with noise and scale use, the share of promoters moves smoothly with the centre constant
+    rng = np.random.default_rng(0)
+    n = 200_000
+    z, off = rng.standard_normal(n).astype(f32), rng.normal(0, CP.ltr_scale_sd, n).astype(f32)
+    Ln, sn, an = np.full(n, 0.6, f32), np.full(n, 0.6, f32), np.zeros(n, f32)
+    shares = []
+    for center in (8.4, 8.5, 8.6):
+        cp = with_updates(Params(), {"customer.ltr_center": center}).customer
+        shares.append(float((behaviour.likelihood_to_recommend(Ln, sn, an, cp, off, z) >= 9).mean()))
+    assert shares[0] < shares[1] < shares[2]
+    assert shares[2] - shares[0] < 0.06  # no knife-edge: 0.2 scale points move few answers
+
+
+def test_csat_answer_top_two_box_at_the_threshold_without_noise():
+    s = np.array([CP.csat_threshold - 0.01, CP.csat_threshold, 1.0, 0.0], dtype=f32)
+    ans = behaviour.csat_answer(s, CP)
+    assert ans.tolist()[:2] == [3, 4] and ans[2] == 5 and ans[3] == 1
+
+
+def test_word_of_mouth_about_a_rival_does_not_move_the_focal_expectation():
+    att = np.full((1, 2), 0.5, f32)
+    exp = np.full((1, 2), 0.6, f32)
+    pos = np.array([[0.0, 3.0]], dtype=f32)  # three recommendations of the rival
+    wom.listen(att, exp, pos, np.zeros_like(pos), CP)
+    assert exp[0, 0] == pytest.approx(0.6) and att[0, 0] == pytest.approx(0.5)
+    assert exp[0, 1] == pytest.approx(0.6 + 3 * CP.wom_expectation_weight)
+    assert att[0, 1] > 0.5
+
+
+def test_individual_traits_are_gamma_around_the_segment_values():
+    p = with_updates(Params(), {"population.n_customers": 40_000})
+    m = CXModel(p, rng=5, customer_agents=False)
+    st, cp = m.state, p.customer
+    for k in range(m.n_segments):
+        seg = st.segment == k
+        rel = st.basket[seg] / m.seg_basket[k]
+        assert rel.mean() == pytest.approx(1.0, abs=0.02)
+        assert rel.std() / rel.mean() == pytest.approx(cp.basket_cv, rel=0.06)
+        prel = st.price_sensitivity[seg] / m.seg_price[k]
+        assert prel.std() / prel.mean() == pytest.approx(cp.price_sensitivity_cv, rel=0.06)
+    # purchase rates: gamma(shape r) times the segment's rate, capped; exponential tail at shape 1
+    rate = st.purchase_rate / m.seg_rate[st.segment]
+    assert st.purchase_rate.max() <= cp.purchase_rate_cap + 1e-6
+    assert cp.purchase_rate_shape == 1.0
+    expected_mean = np.mean(1.0 - np.exp(-cp.purchase_rate_cap / m.seg_rate[st.segment]))  # E[min(g, c)], g ~ Exp(1)
+    assert rate.mean() == pytest.approx(expected_mean, abs=0.02)
+    assert st.scale_use.std() == pytest.approx(cp.ltr_scale_sd, rel=0.03)
+
+
+def test_failures_and_complaint_outcomes_are_kept_per_customer():
+    p = with_updates(Params(), {"population.n_customers": 3000, "journey.failure_rate": 0.2})
+    m = CXModel(p, rng=2, customer_agents=False)
+    for _ in range(6):
+        m.step()
+        w, st = m._week, m.state
+        failed = w["j_failed_any"]
+        assert (st.last_failure[w["rows"][failed]] == m.steps).all()
+        assert (st.last_complaint[w["rows"][w["j_complained"]]] == m.steps).all()
+    assert set(np.unique(st.recovery[st.last_complaint >= 0])) <= {0, 1, 2, 3}
+    assert (st.recovery[st.last_complaint >= 0] > 0).any()  # answers arrived

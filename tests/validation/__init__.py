@@ -59,13 +59,20 @@ def evaluated_journeys(
     the satisfaction rule and its output as evaluated (before complaint recovery or any later
     phase touches it).
 
-    The expectation and the satisfaction are copied at the start of the evaluation phase and
+    The expectation (of the firm dealt with) and the satisfaction are copied at the start of the evaluation phase and
     right after it; the satisfaction is also recomputed with the model's own rule function from
     the week's recorded inputs, as a check that the helper reads the rule it claims to.
     """
     cp, base_effort = m.params.customer, np.float32(m.params.journey.base_effort)
     snap: dict[str, np.ndarray] = {}
-    before_phase(m, "evaluate", lambda: snap.__setitem__("expected", m.state.expectation.copy()))
+    def expected_of_dealer() -> None:
+        # each journey's expectation of the firm dealt with (expectations are per firm)
+        w = m._week
+        full = np.zeros(m.n, dtype=np.float32)
+        full[w["rows"]] = m.state.expectation[w["rows"], w["j_dealer"]]
+        snap["expected"] = full
+
+    before_phase(m, "evaluate", expected_of_dealer)
     before_phase(
         m, "purchases", lambda: snap.__setitem__("satisfaction", m.state.satisfaction.copy())
     )
