@@ -128,10 +128,13 @@ def collect(
 
 
 def _state_rows(st, sel: np.ndarray, step: int, variables, qs: tuple[float, ...]) -> list[dict]:
-    """One row per state variable: mean and quantiles over the selected customers."""
+    """One row per state variable: mean and quantiles over the selected customers. A variable
+    kept per firm (e.g. ``expectation``, one column per firm) is read for the focal firm (0)."""
     rows = []
     for var, comp in variables:
         x = getattr(st, var)[sel].astype(float)
+        if x.ndim == 2:
+            x = x[:, 0]
         row = {"step": step, "variable": var, "component": comp, "n": int(x.size)}
         if x.size:
             row["mean"] = float(x.mean())
