@@ -3,6 +3,7 @@ and what it claims about the support factors holds in those runs."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,6 @@ def test_support_moves_loyalty_the_documented_way_under_both_rules(runs, factor,
     for kpi, sign in (("mean_loyalty", 1), ("nps", 1), ("annual_churn", -1)):
         mean, se = _paired(g, kpi, levels[0], levels[-1])
         assert sign * mean > 2 * se, f"{kpi} 0 -> 1: {mean:+.4f} ± {se:.4f}"
-        for lo, hi in zip(levels, levels[1:], strict=False):
+        for lo, hi in itertools.pairwise(levels):
             mean, se = _paired(g, kpi, lo, hi)
             assert sign * mean > -2 * se, f"{kpi} {lo} -> {hi}: {mean:+.4f} ± {se:.4f}"
