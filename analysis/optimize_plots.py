@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-_REF_STYLE = {"baseline": ("s", "black", "baseline policy"), "equal_split": ("D", "tab:green", "equal split")}
+_REF_STYLE = {
+    "baseline": ("s", "black", "baseline policy"),
+    "equal_split": ("D", "tab:green", "equal split"),
+}
 
 
 def _label(kpi: str) -> str:
@@ -30,11 +33,23 @@ def _refs(ax, table: pd.DataFrame, x: str, y: str) -> None:
     for name, (marker, color, label) in _REF_STYLE.items():
         row = table[table["policy"] == name]
         if len(row):
-            ax.scatter(row[x], row[y], marker=marker, s=70, color=color, label=f"{label} (fresh seeds)", zorder=4)
+            ax.scatter(
+                row[x],
+                row[y],
+                marker=marker,
+                s=70,
+                color=color,
+                label=f"{label} (fresh seeds)",
+                zorder=4,
+            )
 
 
-def pareto_figure(trials: pd.DataFrame, table: pd.DataFrame, objectives: Sequence[tuple[str, str]],
-                  budget: float | None = None) -> Figure:
+def pareto_figure(
+    trials: pd.DataFrame,
+    table: pd.DataFrame,
+    objectives: Sequence[tuple[str, str]],
+    budget: float | None = None,
+) -> Figure:
     """Two objectives: the trials in objective space, the re-evaluated front and the
     recommendation. One objective: the objective against the weekly cost (the budget line)."""
     fig = Figure(figsize=(7.5, 5.0))
@@ -47,23 +62,38 @@ def pareto_figure(trials: pd.DataFrame, table: pd.DataFrame, objectives: Sequenc
         x, y = k1, k2
         ax.scatter(ok[x], ok[y], s=12, color="0.7", label="trials (search seeds)")
         front = cands[cands["on_front"].astype(bool)].sort_values(x)
-        ax.plot(front[x], front[y], "-o", color="tab:blue", label="re-evaluated front (fresh seeds)", zorder=3)
+        ax.plot(
+            front[x],
+            front[y],
+            "-o",
+            color="tab:blue",
+            label="re-evaluated front (fresh seeds)",
+            zorder=3,
+        )
         ax.set_xlabel(f"{_label(k1)} ({d1})")
         ax.set_ylabel(f"{_label(k2)} ({d2})")
     else:
-        (k1, d1), = objectives
+        ((k1, d1),) = objectives
         x, y = ("cost", k1) if ok["cost"].notna().any() else ("number", k1)
         ax.scatter(ok[x], ok[y], s=12, color="0.7", label="feasible trials (search seeds)")
         tx = cands["cost"] if x == "cost" else cands["trial"]
-        ax.scatter(tx, cands[y], s=36, color="tab:blue", label="top candidates (fresh seeds)", zorder=3)
+        ax.scatter(
+            tx, cands[y], s=36, color="tab:blue", label="top candidates (fresh seeds)", zorder=3
+        )
         if budget is not None and x == "cost":
             ax.axvline(budget, color="tab:red", ls="--", lw=1, label="budget")
-        ax.set_xlabel("weekly spend on support and levers (cu per 1,000 customers)" if x == "cost" else "trial")
+        ax.set_xlabel(
+            "weekly spend on support and levers (cu per 1,000 customers)"
+            if x == "cost"
+            else "trial"
+        )
         ax.set_ylabel(f"{_label(k1)} ({d1})")
     if x in table.columns:
         _refs(ax, table, x, y)
         if len(rec):
-            ax.scatter(rec[x], rec[y], marker="*", s=260, color="tab:red", label="recommended", zorder=5)
+            ax.scatter(
+                rec[x], rec[y], marker="*", s=260, color="tab:red", label="recommended", zorder=5
+            )
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     ax.set_title("Search and re-evaluation")

@@ -261,7 +261,12 @@ def state_distributions(state: pd.DataFrame, *, title: str = "", ncol: int = 3) 
             if len(qcols) >= 2 * (i + 1):
                 lo, hi = qcols[i], qcols[-1 - i]
                 ax.fill_between(
-                    d["step"], d[lo], d[hi], color=c, alpha=alpha, lw=0,
+                    d["step"],
+                    d[lo],
+                    d[hi],
+                    color=c,
+                    alpha=alpha,
+                    lw=0,
                     label=f"{lo[1:]}–{hi[1:]}th pct",
                 )
         mid = "q50" if "q50" in d else None

@@ -89,9 +89,9 @@ def kpi_bounds(name: str) -> tuple[float, float]:
     if name in KPI_BOUNDS:
         return KPI_BOUNDS[name]
     if name.startswith("final_"):
-        return KPI_BOUNDS.get(name[len("final_"):], UNBOUNDED)
-    if name.startswith("total_") and name[len("total_"):] in KPI_BOUNDS:
-        lo, _ = KPI_BOUNDS[name[len("total_"):]]
+        return KPI_BOUNDS.get(name[len("final_") :], UNBOUNDED)
+    if name.startswith("total_") and name[len("total_") :] in KPI_BOUNDS:
+        lo, _ = KPI_BOUNDS[name[len("total_") :]]
         return (0.0, INF) if lo >= 0 else UNBOUNDED
     return UNBOUNDED
 
@@ -199,7 +199,9 @@ def replicate_band(
     mean = g.mean()
     sd = g.std(ddof=1)
     n = g.count()
-    ci_low, ci_high = t_bounds(mean.to_numpy(), sd.to_numpy(), n.to_numpy(), level, kpi_bounds(column))
+    ci_low, ci_high = t_bounds(
+        mean.to_numpy(), sd.to_numpy(), n.to_numpy(), level, kpi_bounds(column)
+    )
     lo_q, hi_q = (1 - spread) / 2.0, 1 - (1 - spread) / 2.0
     return pd.DataFrame(
         {

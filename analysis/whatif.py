@@ -195,9 +195,7 @@ def parse_target(target: str) -> ast.Expression:
     try:
         tree = ast.parse(target.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ValueError(
-            f"invalid target {target!r}: not a condition made of {GRAMMAR}"
-        ) from None
+        raise ValueError(f"invalid target {target!r}: not a condition made of {GRAMMAR}") from None
     return tree
 
 

@@ -58,7 +58,9 @@ def run_batch(fn, tasks, executor, root: Path) -> tuple[float, object]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--runs", type=int, default=96, help="runs per batch (default 96)")
     ap.add_argument("--steps", type=int, default=52)
     ap.add_argument("--repeats", type=int, default=3, help="batches per worker count (median)")
@@ -80,7 +82,9 @@ def main() -> None:
     kpi_cols = [c for c in reference.columns if c in ("nps", "cumulative_profit")]
 
     def check(kpis) -> None:
-        pd.testing.assert_frame_equal(kpis[["key", *kpi_cols]], reference[["key", *kpi_cols]], check_exact=True)
+        pd.testing.assert_frame_equal(
+            kpis[["key", *kpi_cols]], reference[["key", *kpi_cols]], check_exact=True
+        )
 
     if args.address:
         ex = ExecutorConfig(kind="dask", address=args.address)
@@ -91,27 +95,38 @@ def main() -> None:
 
     rates: dict[int, list[float]] = {1: [], 2: []}
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
             ex = ExecutorConfig(kind="dask", address=cluster.scheduler_address)
-            run_batch(fn, make_tasks(workers * 4, 50_000), ex, work / f"warm{workers}")  # imports, pool
+            run_batch(
+                fn, make_tasks(workers * 4, 50_000), ex, work / f"warm{workers}"
+            )  # imports, pool
             for r in range(args.repeats):
                 rate, kpis = run_batch(fn, tasks, ex, work / f"w{workers}_{r}")
                 check(kpis)
                 rates[workers].append(rate)
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     result = {
-        "customers": CUSTOMERS, "steps": args.steps, "runs_per_batch": args.runs, "repeats": args.repeats,
+        "customers": CUSTOMERS,
+        "steps": args.steps,
+        "runs_per_batch": args.runs,
+        "repeats": args.repeats,
         "runs_per_s": {str(k): v for k, v in rates.items()},
         "median_runs_per_s": {"1": one, "2": two},
-        "speed_up": two / one, "parallel_efficiency": two / (2 * one),
+        "speed_up": two / one,
+        "parallel_efficiency": two / (2 * one),
         "bit_identical_to_serial": True,
     }
     (HERE / "results_dask.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"Dask LocalCluster, {CUSTOMERS} customers x {args.steps} weeks, batches of {args.runs} "
-          f"(median of {args.repeats}):")
+    print(
+        f"Dask LocalCluster, {CUSTOMERS} customers x {args.steps} weeks, batches of {args.runs} "
+        f"(median of {args.repeats}):"
+    )
     print(f"  1 worker  {one:.2f} runs/s")
-    print(f"  2 workers {two:.2f} runs/s   speed-up {two / one:.2f}x, parallel efficiency {two / (2 * one):.0%}")
+    print(
+        f"  2 workers {two:.2f} runs/s   speed-up {two / one:.2f}x, parallel efficiency {two / (2 * one):.0%}"
+    )
     print("  stored KPIs bit-identical to a serial batch of the same tasks")
 
 

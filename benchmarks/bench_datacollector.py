@@ -63,20 +63,28 @@ def main() -> None:
             times[v].append(one_run(params, 100 + r, args.steps, v))
     base = statistics.median(s for _, s in times["off"])
     base_min = min(s for _, s in times["off"])
-    print(f"{args.customers:,} customers x {args.steps} weeks, median of {args.repeats} (min-max)\n")
+    print(
+        f"{args.customers:,} customers x {args.steps} weeks, median of {args.repeats} (min-max)\n"
+    )
     print("| variant | build (ms) | 52 steps (s) | / off (medians) | / off (minima) |")
     print("|---|---|---|---|---|")
     for v in variants:
         build = statistics.median(b for b, _ in times[v]) * 1e3
         steps = [s for _, s in times[v]]
         med = statistics.median(steps)
-        print(f"| {v} | {build:.1f} | {med:.3f} ({min(steps):.3f}-{max(steps):.3f}) | {med / base:.3f} | {min(steps) / base_min:.3f} |")
+        print(
+            f"| {v} | {build:.1f} | {med:.3f} ({min(steps):.3f}-{max(steps):.3f}) | {med / base:.3f} | {min(steps) / base_min:.3f} |"
+        )
     print("\n| variant | one collect (µs) | share of a week's step |")
     print("|---|---|---|")
     week = base / args.steps
     for v in variants[1:]:
         k = int(v.split("=")[1]) if v.startswith("sample=") else 0
-        model = CXModel(params, rng=1, customer_sample=k) if k else CXModel(params, rng=1, customer_agents=False)
+        model = (
+            CXModel(params, rng=1, customer_sample=k)
+            if k
+            else CXModel(params, rng=1, customer_agents=False)
+        )
         model.step()
         number = max(10, 20_000 // (k + 10))
         t = timeit.timeit(lambda m=model: m.datacollector.collect(m), number=number) / number

@@ -36,7 +36,8 @@ def kpi_rows() -> list[tuple[str, str, str, str, str]]:
 
     run = [(k.name, "run", k.unit, _fmt_range(*kpi_bounds(k.name)), k.definition) for k in RUN_KPIS]
     weekly = [
-        (k.name, "weekly", k.unit, _fmt_range(*kpi_bounds(k.name)), k.definition) for k in SERIES_BY_NAME.values()
+        (k.name, "weekly", k.unit, _fmt_range(*kpi_bounds(k.name)), k.definition)
+        for k in SERIES_BY_NAME.values()
     ]
     return run + weekly
 
@@ -80,8 +81,10 @@ def param_rows(prefix: str = "") -> list[tuple[str, str, str, str]]:
     from sim.params import Params, ShockParams
 
     rows = list(_fields(Params, "", Params()))
-    rows += [(f"shocks.<name>.{k[len('shocks.x.'):]}", *rest)
-             for k, *rest in _fields(ShockParams, "shocks.x.", ShockParams())]
+    rows += [
+        (f"shocks.<name>.{k[len('shocks.x.') :]}", *rest)
+        for k, *rest in _fields(ShockParams, "shocks.x.", ShockParams())
+    ]
     return [r for r in rows if r[0].startswith(prefix)]
 
 

@@ -700,8 +700,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _help(name)
     bad = next((a for a in rest if any(ord(c) < 32 or ord(c) == 127 for c in a)), None)
     if bad is not None:  # a newline or carriage return would also break the one-line error
-        print(f"cxsim {name}: error: invalid argument {bad!r}: control characters are not "
-              "allowed", file=sys.stderr)
+        print(
+            f"cxsim {name}: error: invalid argument {bad!r}: control characters are not allowed",
+            file=sys.stderr,
+        )
         return 2
     try:
         if not cmd.hydra:

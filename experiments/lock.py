@@ -47,8 +47,13 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def run_dir_lock(directory: str | os.PathLike[str], command: str = "cxsim", *,
-                 wait: float = 0.0, poll: float = 0.2) -> Iterator[Path]:
+def run_dir_lock(
+    directory: str | os.PathLike[str],
+    command: str = "cxsim",
+    *,
+    wait: float = 0.0,
+    poll: float = 0.2,
+) -> Iterator[Path]:
     """Hold the lock of ``directory`` (created if needed) for the ``with`` block.
 
     Raises :class:`RunDirBusy` if another process holds it for longer than ``wait`` seconds.

@@ -27,10 +27,13 @@ def one(shock: str | None, n: int, seed: int, steps: int) -> dict:
     ts = r.timeseries
     start = ts["step"].between(1, 26)
     return {
-        "shock": shock or "none", "n": n, "seed": seed,
+        "shock": shock or "none",
+        "n": n,
+        "seed": seed,
         "false_alarm_rate": r.kpis["false_alarm_rate"],
         "startup_alarms": int(ts.loc[start, "alarm"].sum()),
-        "detection_rate": r.kpis["detection_rate"], "detection_latency": r.kpis["detection_latency"],
+        "detection_rate": r.kpis["detection_rate"],
+        "detection_latency": r.kpis["detection_latency"],
     }
 
 
@@ -42,7 +45,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "docs" / "detection.md"))
     a = ap.parse_args()
-    tasks = [(s, n, seed) for n in a.customers for s in (None, *SHOCKS) for seed in range(1, a.seeds + 1)]
+    tasks = [
+        (s, n, seed) for n in a.customers for s in (None, *SHOCKS) for seed in range(1, a.seeds + 1)
+    ]
     rows = Parallel(n_jobs=a.jobs)(delayed(one)(s, n, seed, a.steps) for s, n, seed in tasks)
     import pandas as pd
 
@@ -66,7 +71,9 @@ def main() -> None:
         lines.append(
             f"| {n:,} | {shock} | {g['false_alarm_rate'].mean():.4f} | {int(g['startup_alarms'].sum())} | "
             + ("–" if shock == "none" else f"{g['detection_rate'].mean():.2f}")
-            + " | " + ("–" if lat.empty else f"{lat.mean():.1f}") + " |"
+            + " | "
+            + ("–" if lat.empty else f"{lat.mean():.1f}")
+            + " |"
         )
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text("\n".join(lines) + "\n")

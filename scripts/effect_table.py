@@ -22,18 +22,29 @@ from sim import Params, run_model, with_updates
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
-FACTORS = {f"firm.support.{f}": LEVELS for f in ("financial", "methodological", "technical", "technological", "material", "human")}
+FACTORS = {
+    f"firm.support.{f}": LEVELS
+    for f in ("financial", "methodological", "technical", "technological", "material", "human")
+}
 FACTORS |= {
     "firm.policy.omnichannel": LEVELS,
     "firm.policy.personalization": LEVELS,
-    "firm.policy.improvement_cadence": (2, 4, 8, 16, 26),  # weeks between cycles: shorter = more often
+    "firm.policy.improvement_cadence": (
+        2,
+        4,
+        8,
+        16,
+        26,
+    ),  # weeks between cycles: shorter = more often
 }
 KPIS = ("nps", "annual_churn", "mean_loyalty", "firm_value", "total_profit", "cumulative_profit")
 RULES = ("fixed", "target")
 
 
 def one(key: str, level: float, rule: str, seed: int, n: int, steps: int) -> dict:
-    p = with_updates(Params(), {"population.n_customers": n, "mechanism.feedback_rule": rule, key: level})
+    p = with_updates(
+        Params(), {"population.n_customers": n, "mechanism.feedback_rule": rule, key: level}
+    )
     k = run_model(p, seed=seed, steps=steps).kpis
     return {"factor": key, "level": level, "rule": rule, "seed": seed, **{x: k[x] for x in KPIS}}
 
@@ -55,7 +66,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=104)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "docs"))
-    ap.add_argument("--render", action="store_true", help="only rewrite effects.md from the existing effects.csv")
+    ap.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite effects.md from the existing effects.csv",
+    )
     a = ap.parse_args()
     if a.render:
         df = pd.read_csv(Path(a.out) / "effects.csv")
@@ -63,9 +78,14 @@ def main() -> None:
         return
     tasks = [
         (key, lvl, rule, seed)
-        for key, levels in FACTORS.items() for lvl in levels for rule in RULES for seed in range(1, a.seeds + 1)
+        for key, levels in FACTORS.items()
+        for lvl in levels
+        for rule in RULES
+        for seed in range(1, a.seeds + 1)
     ]
-    rows = Parallel(n_jobs=a.jobs, batch_size=8)(delayed(one)(*t, a.customers, a.steps) for t in tasks)
+    rows = Parallel(n_jobs=a.jobs, batch_size=8)(
+        delayed(one)(*t, a.customers, a.steps) for t in tasks
+    )
     df = pd.DataFrame(rows)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,15 +113,37 @@ def render(df: pd.DataFrame, customers: int, steps: int) -> str:
         "",
     ]
     for rule in RULES:
-        label = "fixed budget (default)" if rule == "fixed" else "target-seeking (proportional, bounded)"
+        label = (
+            "fixed budget (default)"
+            if rule == "fixed"
+            else "target-seeking (proportional, bounded)"
+        )
         lines += [f"## Stage 5 rule: {label}", ""]
         for kpi in KPIS:
-            lines += [f"### {kpi}", "", "| factor | L1 | L2 | L3 | L4 | L5 | shape |", "|---|---|---|---|---|---|---|"]
+            lines += [
+                f"### {kpi}",
+                "",
+                "| factor | L1 | L2 | L3 | L4 | L5 | shape |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for key in FACTORS:
                 g = df[(df.factor == key) & (df.rule == rule)]
-                means = g.groupby("level")[kpi].mean().reindex([float(x) for x in FACTORS[key]]).to_numpy()
-                fmt = (lambda v: f"{v:,.0f}") if "value" in kpi or "profit" in kpi else (lambda v: f"{v:.3f}")
-                lines.append(f"| {key.split('.')[-1]} | " + " | ".join(fmt(v) for v in means) + f" | {monotone(means)} |")
+                means = (
+                    g.groupby("level")[kpi]
+                    .mean()
+                    .reindex([float(x) for x in FACTORS[key]])
+                    .to_numpy()
+                )
+                fmt = (
+                    (lambda v: f"{v:,.0f}")
+                    if "value" in kpi or "profit" in kpi
+                    else (lambda v: f"{v:.3f}")
+                )
+                lines.append(
+                    f"| {key.split('.')[-1]} | "
+                    + " | ".join(fmt(v) for v in means)
+                    + f" | {monotone(means)} |"
+                )
             lines.append("")
     return "\n".join(lines) + "\n"
 

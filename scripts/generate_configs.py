@@ -63,7 +63,9 @@ def emit(obj, cls, indent: int, skip=()) -> list[str]:
             from sim.params import _LIST_OF
 
             item_cls = _LIST_OF[name]
-            lines.append(f"{pad}{name}:  # {doc}".rstrip() if value else f"{pad}{name}: {{}}  # {doc}")
+            lines.append(
+                f"{pad}{name}:  # {doc}".rstrip() if value else f"{pad}{name}: {{}}  # {doc}"
+            )
             for key, item in value.items():
                 lines.append(f"{pad}  {key}:")
                 lines += emit({k: v for k, v in item.items() if k != "name"}, item_cls, indent + 2)

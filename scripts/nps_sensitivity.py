@@ -42,7 +42,9 @@ def one(n: int, steps: int, key: str | None, value: float | None, seed: int) -> 
     updates = {"population.n_customers": n}
     if key:
         updates[f"customer.{key}"] = value
-    return run_model(with_updates(Params(), updates), seed=seed, steps=steps, shock_loss=False).kpis["nps"]
+    return run_model(
+        with_updates(Params(), updates), seed=seed, steps=steps, shock_loss=False
+    ).kpis["nps"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,13 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, default, (lo, hi) in constants():
         tasks += [(name, float(np.clip(default * f, lo, hi)), f) for f in FACTORS]
     jobs = [(t, s) for t in tasks for s in seeds]
-    values = Parallel(n_jobs=args.jobs)(delayed(one)(args.customers, args.steps, t[0], t[1], s) for t, s in jobs)
-    res = pd.DataFrame([(t[0] or "default", t[2], t[1], s, v) for (t, s), v in zip(jobs, values, strict=True)],
-                       columns=["constant", "factor", "value", "seed", "nps"])
+    values = Parallel(n_jobs=args.jobs)(
+        delayed(one)(args.customers, args.steps, t[0], t[1], s) for t, s in jobs
+    )
+    res = pd.DataFrame(
+        [(t[0] or "default", t[2], t[1], s, v) for (t, s), v in zip(jobs, values, strict=True)],
+        columns=["constant", "factor", "value", "seed", "nps"],
+    )
     base = res[res.constant == "default"].set_index("seed")["nps"]
     res["delta"] = res["nps"] - res["seed"].map(base)
     res.to_csv(args.out + ".csv", index=False)
-    wide = res[res.constant != "default"].groupby(["constant", "factor"])["delta"].mean().unstack("factor")
+    wide = (
+        res[res.constant != "default"]
+        .groupby(["constant", "factor"])["delta"]
+        .mean()
+        .unstack("factor")
+    )
     wide["max |Δ|"] = wide.abs().max(axis=1)
     wide = wide.sort_values("max |Δ|", ascending=False)
     lines = [
@@ -81,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|",
     ]
     for name, row in wide.iterrows():
-        lines.append(f"| `{name}` | " + " | ".join(f"{row[f]:+.1f}" for f in FACTORS) + f" | {row['max |Δ|']:.1f} |")
+        lines.append(
+            f"| `{name}` | "
+            + " | ".join(f"{row[f]:+.1f}" for f in FACTORS)
+            + f" | {row['max |Δ|']:.1f} |"
+        )
     Path(args.out + ".md").write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}.md and .csv ({len(jobs)} runs)")
     return 0

@@ -21,7 +21,9 @@ def golden_summary() -> dict:
 
     result = run_model(params_from_overrides(OVERRIDES), seed=SEED, steps=STEPS)
     kpis = {k: (None if math.isnan(v) else v) for k, v in result.kpis.items()}
-    means = {k: float(result.timeseries[k].mean()) for k in ("nps", "revenue", "profit", "mean_loyalty")}
+    means = {
+        k: float(result.timeseries[k].mean()) for k in ("nps", "revenue", "profit", "mean_loyalty")
+    }
     return {"overrides": OVERRIDES, "seed": SEED, "steps": STEPS, "kpis": kpis, "mean": means}
 
 

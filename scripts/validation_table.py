@@ -198,13 +198,29 @@ FACTS: tuple[tuple[str, str, str, str, str], ...] = (
 # model's own rule or parameter: belongs with the rule tests). role: "target" (calibration
 # target: defaults were set with it in view) or "held out" (never looked at while setting them).
 ROLE = {
-    "f01a": ("rule", "—"), "f01b": ("rule", "—"), "f02": ("emergent", "target"), "f02b": ("rule", "target"),
-    "f03": ("rule", "—"), "f04a": ("rule", "—"), "f04b": ("emergent", "held out"), "f05a": ("rule", "—"),
-    "f05b": ("emergent", "target"), "f06a": ("rule", "—"), "f06b": ("emergent", "held out"),
-    "f07a": ("emergent", "target"), "f07b": ("emergent", "target"), "f08": ("rule", "—"), "f09a": ("rule", "—"),
-    "f09b": ("rule", "—"), "f10a": ("emergent", "held out"), "f10b": ("emergent", "held out"),
-    "kpi": ("emergent", "target"), "v01": ("emergent", "held out"), "v02": ("emergent", "held out"),
-    "v03": ("emergent", "held out"), "v04": ("emergent", "held out"),
+    "f01a": ("rule", "—"),
+    "f01b": ("rule", "—"),
+    "f02": ("emergent", "target"),
+    "f02b": ("rule", "target"),
+    "f03": ("rule", "—"),
+    "f04a": ("rule", "—"),
+    "f04b": ("emergent", "held out"),
+    "f05a": ("rule", "—"),
+    "f05b": ("emergent", "target"),
+    "f06a": ("rule", "—"),
+    "f06b": ("emergent", "held out"),
+    "f07a": ("emergent", "target"),
+    "f07b": ("emergent", "target"),
+    "f08": ("rule", "—"),
+    "f09a": ("rule", "—"),
+    "f09b": ("rule", "—"),
+    "f10a": ("emergent", "held out"),
+    "f10b": ("emergent", "held out"),
+    "kpi": ("emergent", "target"),
+    "v01": ("emergent", "held out"),
+    "v02": ("emergent", "held out"),
+    "v03": ("emergent", "held out"),
+    "v04": ("emergent", "held out"),
 }
 
 

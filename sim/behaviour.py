@@ -20,8 +20,13 @@ import numpy as np
 
 
 def choose_firm(
-    attitude: np.ndarray, aware: np.ndarray, reputation: np.ndarray, price: np.ndarray,
-    price_sensitivity: np.ndarray, u: np.ndarray, cp,
+    attitude: np.ndarray,
+    aware: np.ndarray,
+    reputation: np.ndarray,
+    price: np.ndarray,
+    price_sensitivity: np.ndarray,
+    u: np.ndarray,
+    cp,
 ) -> np.ndarray:
     """Index of the chosen firm per customer (−1 when aware of none), logit with Gumbel draws.
 
@@ -43,7 +48,9 @@ def ltr_score(loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray,
     """Latent 0–10 likelihood to recommend: ``center + slope·(score − 0.6)`` with score =
     w_L·L + w_s·s + w_m·(0.5 + 0.5·a) (defaults 0.55, 0.3, 0.15: ``ltr_loyalty_weight``,
     ``ltr_satisfaction_weight``, ``ltr_mood_weight``)."""
-    score = np.multiply(loyalty, cp.ltr_loyalty_weight, dtype=np.result_type(loyalty, satisfaction, affect))
+    score = np.multiply(
+        loyalty, cp.ltr_loyalty_weight, dtype=np.result_type(loyalty, satisfaction, affect)
+    )
     score += cp.ltr_satisfaction_weight * satisfaction
     mood = 0.5 * affect
     mood += 0.5
@@ -56,8 +63,12 @@ def ltr_score(loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray,
 
 
 def likelihood_to_recommend(
-    loyalty: np.ndarray, satisfaction: np.ndarray, affect: np.ndarray, cp,
-    scale_use: np.ndarray | float = 0.0, noise: np.ndarray | float = 0.0,
+    loyalty: np.ndarray,
+    satisfaction: np.ndarray,
+    affect: np.ndarray,
+    cp,
+    scale_use: np.ndarray | float = 0.0,
+    noise: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """The 0–10 answer (Reichheld 2003) as an ordinal measurement of the latent score
     (:func:`ltr_score`): ``clip(round(latent + scale_use + ltr_noise·z), 0, 10)`` with the
@@ -71,7 +82,12 @@ def likelihood_to_recommend(
     return np.clip(score, 0, 10, out=score).astype(np.int8)
 
 
-def csat_answer(satisfaction: np.ndarray, cp, scale_use: np.ndarray | float = 0.0, noise: np.ndarray | float = 0.0) -> np.ndarray:
+def csat_answer(
+    satisfaction: np.ndarray,
+    cp,
+    scale_use: np.ndarray | float = 0.0,
+    noise: np.ndarray | float = 0.0,
+) -> np.ndarray:
     """The 1–5 CSAT answer: ``clip(floor(3.5 + csat_slope·(s − csat_threshold) + 0.4·scale_use +
     csat_noise·z + 0.5), 1, 5)``; 4–5 ("satisfied", top-two-box) at ``s ≥ csat_threshold``
     without noise."""
@@ -80,7 +96,9 @@ def csat_answer(satisfaction: np.ndarray, cp, scale_use: np.ndarray | float = 0.
     return np.clip(np.floor(latent + 0.5), 1, 5).astype(np.int8)
 
 
-def purchase_probability(base_rate: np.ndarray, loyalty: np.ndarray, uplift: np.ndarray, economy: float, cp) -> np.ndarray:
+def purchase_probability(
+    base_rate: np.ndarray, loyalty: np.ndarray, uplift: np.ndarray, economy: float, cp
+) -> np.ndarray:
     """A customer's weekly probability of a purchase occasion at their firm:
     ``min(rate_i · share_of_wallet(L) · uplift · economy, purchase_rate_cap)``.
 
@@ -126,8 +144,13 @@ def churn_hazard(loyalty: np.ndarray, cp, multiplier: float = 1.0) -> np.ndarray
 
 
 def basket_units(
-    base_basket: np.ndarray, n_channels: np.ndarray, personal_accuracy: np.ndarray, personalization: np.ndarray,
-    cp, economy: float = 1.0, break_even: float = 0.4,
+    base_basket: np.ndarray,
+    n_channels: np.ndarray,
+    personal_accuracy: np.ndarray,
+    personalization: np.ndarray,
+    cp,
+    economy: float = 1.0,
+    break_even: float = 0.4,
 ) -> np.ndarray:
     """Units bought: segment basket × omnichannel uplift × personalisation uplift × economy.
 
@@ -136,15 +159,20 @@ def basket_units(
     personalisation: ``1 + uplift·p·max(accuracy − b, 0)/(1 − b)`` with b the break-even accuracy
     (relevant offers sell)."""
     omni = 1.0 + cp.omnichannel_basket_uplift * (n_channels - 1)
-    pers = 1.0 + cp.personalization_basket_uplift * personalization * np.maximum(personal_accuracy - break_even, 0.0) / (
-        1.0 - break_even
-    )
+    pers = 1.0 + cp.personalization_basket_uplift * personalization * np.maximum(
+        personal_accuracy - break_even, 0.0
+    ) / (1.0 - break_even)
     return (base_basket * omni * pers * economy).astype(np.float32)
 
 
 def recover_complaints(
-    satisfaction: np.ndarray, affect: np.ndarray, complainers: np.ndarray, u: np.ndarray,
-    success: np.ndarray, value: np.ndarray, cp,
+    satisfaction: np.ndarray,
+    affect: np.ndarray,
+    complainers: np.ndarray,
+    u: np.ndarray,
+    success: np.ndarray,
+    value: np.ndarray,
+    cp,
 ) -> np.ndarray:
     """Complaint recovery: success restores ``boost·value`` of satisfaction (and lifts affect);
     a failed recovery (double deviation) costs a further ``double_deviation``.

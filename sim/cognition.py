@@ -18,7 +18,11 @@ from sim.emotion import loss_averse
 
 
 def transaction_satisfaction(
-    perceived: np.ndarray, expected: np.ndarray, remembered: np.ndarray, excess_effort: np.ndarray, cp
+    perceived: np.ndarray,
+    expected: np.ndarray,
+    remembered: np.ndarray,
+    excess_effort: np.ndarray,
+    cp,
 ) -> np.ndarray:
     """Satisfaction with one journey in [0, 1].
 
@@ -36,7 +40,9 @@ def transaction_satisfaction(
     return np.clip(s, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def update_expectation(expected: np.ndarray, perceived: np.ndarray, mask: np.ndarray | None, rate: float) -> None:
+def update_expectation(
+    expected: np.ndarray, perceived: np.ndarray, mask: np.ndarray | None, rate: float
+) -> None:
     """Adaptive expectations: ``E ← E + ρ·(P − E)`` for customers with a journey (in place).
 
     ``mask`` selects who learns; ``None`` means every row of the arrays given."""
@@ -53,7 +59,11 @@ def loyalty_weight(tenure: np.ndarray, cp) -> np.ndarray:
 
 
 def update_loyalty(
-    loyalty: np.ndarray, satisfaction: np.ndarray, tenure: np.ndarray, mask: np.ndarray | None, cp,
+    loyalty: np.ndarray,
+    satisfaction: np.ndarray,
+    tenure: np.ndarray,
+    mask: np.ndarray | None,
+    cp,
     excess_effort: np.ndarray | None = None,
 ) -> None:
     """Cumulative satisfaction: ``L ← L + η(tenure)·(s − w_e·excess_effort − L)`` for customers
@@ -64,6 +74,10 @@ def update_loyalty(
     ``effort_loyalty_weight`` × the journey's effort above the smooth ``base_effort``.
     ``mask`` selects who learns; ``None`` means every row of the arrays given."""
     weight = loyalty_weight(tenure, cp)
-    target = satisfaction if excess_effort is None else satisfaction - np.float32(cp.effort_loyalty_weight) * excess_effort
+    target = (
+        satisfaction
+        if excess_effort is None
+        else satisfaction - np.float32(cp.effort_loyalty_weight) * excess_effort
+    )
     loyalty += (weight if mask is None else mask * weight) * (target - loyalty)
     np.clip(loyalty, 0.0, 1.0, out=loyalty)

@@ -20,10 +20,30 @@ from sim.params import ParamError, Params, ShockParams, from_dict, validate
 CONFIG_MODULE = "configs"
 CONFIG_SEARCH_PATH = f"pkg://{CONFIG_MODULE}"
 CONFIG_DIR = Path(import_module(CONFIG_MODULE).__file__).resolve().parent
-MODEL_SECTIONS = ("population", "customer", "journey", "firm", "market", "mechanism", "shocks", "shock_effects", "evaluation")
+MODEL_SECTIONS = (
+    "population",
+    "customer",
+    "journey",
+    "firm",
+    "market",
+    "mechanism",
+    "shocks",
+    "shock_effects",
+    "evaluation",
+)
 RUN_KEYS = ("seed", "steps")
 # top-level keys that belong to the experiment layer, not the model
-EXPERIMENT_KEYS = ("scenario", "executor", "sensitivity", "output", "replicates", "scenarios", "dashboard", "sweep", "report")
+EXPERIMENT_KEYS = (
+    "scenario",
+    "executor",
+    "sensitivity",
+    "output",
+    "replicates",
+    "scenarios",
+    "dashboard",
+    "sweep",
+    "report",
+)
 KNOWN_TOP = MODEL_SECTIONS + RUN_KEYS + EXPERIMENT_KEYS
 
 
@@ -62,7 +82,9 @@ def run_settings(cfg: Mapping[str, Any]) -> tuple[int, int]:
     burn_in = (cfg.get("evaluation") or {}).get("burn_in", 0)
     if isinstance(burn_in, int) and not isinstance(burn_in, bool) and burn_in >= steps:
         raise ParamError(
-            "evaluation.burn_in", burn_in, f"fewer weeks than steps={steps} (set evaluation.burn_in lower or run longer)"
+            "evaluation.burn_in",
+            burn_in,
+            f"fewer weeks than steps={steps} (set evaluation.burn_in lower or run longer)",
         )
     check_shocks_in_run(cfg.get("shocks"), steps)
     return seed, steps
@@ -87,23 +109,38 @@ def check_shocks_in_run(shocks: Any, steps: int) -> None:
         if not isinstance(spec, Mapping) or spec.get("random_rate"):
             continue  # removed items and unscheduled (random) shocks
         start = spec.get("start", ShockParams().start)
-        if isinstance(start, int | float) and not isinstance(start, bool) and not 1 <= start <= steps:
+        if (
+            isinstance(start, int | float)
+            and not isinstance(start, bool)
+            and not 1 <= start <= steps
+        ):
             raise ParamError(
-                f"shocks.{spec.get('name', name)}.start", start,
+                f"shocks.{spec.get('name', name)}.start",
+                start,
                 f"a week in [1, steps={steps}], or the shock never happens: raise steps or move the shock",
             )
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = "config", return_hydra_config: bool = False):
+def compose(
+    overrides: Sequence[str] = (), config_name: str = "config", return_hydra_config: bool = False
+):
     """Compose the project's configuration with Hydra overrides (no working-directory change)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     if GlobalHydra.instance().is_initialized():
-        return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
+        return hydra_compose(
+            config_name=config_name,
+            overrides=list(overrides),
+            return_hydra_config=return_hydra_config,
+        )
     with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-        return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
+        return hydra_compose(
+            config_name=config_name,
+            overrides=list(overrides),
+            return_hydra_config=return_hydra_config,
+        )
 
 
 def params_from_overrides(overrides: Sequence[str] = ()) -> Params:

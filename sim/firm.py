@@ -61,7 +61,9 @@ class Firm(mesa.Agent):
         self.evidence = np.zeros((N_TOUCHPOINTS, N_CHANNELS))
         self.pending = np.zeros((mech.improvement_lag + 1, N_TOUCHPOINTS, N_CHANNELS))  # stage 4
         self.spend_multiplier = 1.0  # stage 5: multiplier of the budget (1 under the fixed rule)
-        self.funds = 0.0  # investable balance: budget added since the last cycle, paid when invested
+        self.funds = (
+            0.0  # investable balance: budget added since the last cycle, paid when invested
+        )
         self.survey = np.zeros(4)  # EMA of (promoters, detractors, respondents, satisfied)
         self.measured_nps = np.nan
         self.measured_nps_se = np.nan  # sampling standard error of measured_nps (survey size)
@@ -72,12 +74,16 @@ class Firm(mesa.Agent):
         self.base_n = np.zeros(mechanism_signals(), dtype=np.int64)
         self.signals_fired = np.zeros(mechanism_signals(), dtype=bool)
         self.listening = np.zeros(mech.listening_delay + 1)  # ring buffer of warnings posted
-        self.analytics = np.zeros((mech.listening_delay + 1, N_CHANNELS))  # ring buffer of failure shares
+        self.analytics = np.zeros(
+            (mech.listening_delay + 1, N_CHANNELS)
+        )  # ring buffer of failure shares
         self.alarm = False
         self.alarm_steps: list[int] = []
         self.unanswered_alarm: int | None = None  # first alarm not yet answered by a cycle
         self.contacted = 0  # customers contacted by the last answer
-        self.complaint_queue: list[tuple[int, np.ndarray, np.ndarray]] = []  # (due week, customers, recovered?)
+        self.complaint_queue: list[
+            tuple[int, np.ndarray, np.ndarray]
+        ] = []  # (due week, customers, recovered?)
         self.outage_until = np.zeros(N_CHANNELS, dtype=np.int64)  # outage active while step < value
         self.outage_repair_at = np.full(N_CHANNELS, np.iinfo(np.int64).max)
         self.outage_level = np.zeros(N_CHANNELS)  # failure probability during an outage

@@ -27,7 +27,11 @@ PHYSICAL = np.array([c == "store" for c in CHANNELS])
 
 
 def choose_channels(
-    cum_pref: np.ndarray, segment: np.ndarray, u_pick: np.ndarray, u_stay: np.ndarray, stickiness: float
+    cum_pref: np.ndarray,
+    segment: np.ndarray,
+    u_pick: np.ndarray,
+    u_stay: np.ndarray,
+    stickiness: float,
 ) -> np.ndarray:
     """Channel index per customer and touchpoint, shape (N, T) int8.
 
@@ -71,7 +75,9 @@ def experience_touchpoints(
     """
     n, t = channels.shape
     _, n_tp, n_ch = quality.shape
-    cell = (firm.astype(np.intp) * (n_tp * n_ch))[:, None] + np.arange(0, t * n_ch, n_ch)  # (N, T) cell in the map
+    cell = (firm.astype(np.intp) * (n_tp * n_ch))[:, None] + np.arange(
+        0, t * n_ch, n_ch
+    )  # (N, T) cell in the map
     cell += channels
     x = np.take(quality, cell)
     x += personal[:, None]
@@ -82,9 +88,14 @@ def experience_touchpoints(
     x -= seam * (journey_p.switch_quality_penalty * friction)[:, None]
     x -= failed * np.float32(journey_p.failure_penalty)
     np.clip(x, 0.0, 1.0, out=x)
-    effort = journey_p.base_effort + (
-        count_true(seam) * journey_p.switch_effort * friction + count_true(failed) * journey_p.failure_effort
-    ) / t
+    effort = (
+        journey_p.base_effort
+        + (
+            count_true(seam) * journey_p.switch_effort * friction
+            + count_true(failed) * journey_p.failure_effort
+        )
+        / t
+    )
     return x.astype(np.float32, copy=False), np.minimum(effort, 1.0).astype(np.float32)
 
 

@@ -41,7 +41,10 @@ N_SIGNALS = 3 + N_CHANNELS
 
 
 def stage1_audience(
-    firm: Firm, respondents_by_segment: np.ndarray, buyers_by_segment: np.ndarray, segment_sizes: np.ndarray,
+    firm: Firm,
+    respondents_by_segment: np.ndarray,
+    buyers_by_segment: np.ndarray,
+    segment_sizes: np.ndarray,
     mech: MechanismParams,
 ) -> None:
     """Knowledge of segment s: ``K ← K + learn·coverage_s·(1 − K) − drift·K``.
@@ -57,7 +60,9 @@ def stage1_audience(
     np.clip(k, 0.0, 1.0, out=k)
 
 
-def stage2_journey_map(firm: Firm, cell_sum: np.ndarray, cell_n: np.ndarray, memory: float = 0.9) -> None:
+def stage2_journey_map(
+    firm: Firm, cell_sum: np.ndarray, cell_n: np.ndarray, memory: float = 0.9
+) -> None:
     """Update the journey map from this week's ratings: a precision-weighted running mean.
 
     Old evidence keeps a weight of ``memory`` a week so the map follows change."""
@@ -104,7 +109,9 @@ def stage3_collect(
     n = idx.size
     answer = np.clip(np.rint(ltr[idx] + m.answer_noise * z_answer[idx]), 0, 10)
     sat_answer = satisfaction[idx] + mech.satisfaction_answer_noise * m.answer_noise * z_answer[idx]
-    week = np.array([(answer >= 9).sum(), (answer <= 6).sum(), n, (sat_answer >= csat_threshold).sum()], float)
+    week = np.array(
+        [(answer >= 9).sum(), (answer <= 6).sum(), n, (sat_answer >= csat_threshold).sum()], float
+    )
     alpha = 1.0 / mech.measurement_window
     firm.survey = (1 - alpha) * firm.survey + alpha * week
     if firm.survey[2] > 0.5:
@@ -116,7 +123,13 @@ def stage3_collect(
         firm.measured_nps_se = 100.0 * float(np.sqrt(var_week * alpha / (2.0 - alpha)))
         firm.measured_csat = 100.0 * firm.survey[3] / firm.survey[2]
     # stage 1: who did we hear from?
-    stage1_audience(firm, np.bincount(segment[idx], minlength=n_segments), buyers_by_segment, segment_sizes, mech)
+    stage1_audience(
+        firm,
+        np.bincount(segment[idx], minlength=n_segments),
+        buyers_by_segment,
+        segment_sizes,
+        mech,
+    )
     # stage 2: touchpoint ratings, attributed to the right cell with probability `attribution`
     tp = np.broadcast_to(np.arange(N_TOUCHPOINTS), (n, N_TOUCHPOINTS))
     ch = channels[idx].astype(np.int64)
@@ -128,7 +141,9 @@ def stage3_collect(
     shift = 1 + np.minimum((within * (N_CHANNELS - 1)).astype(np.int64), N_CHANNELS - 2)
     ch = np.where(wrong, (ch + shift) % N_CHANNELS, ch)
     cell = (tp * N_CHANNELS + ch).ravel()
-    rating = (perceived[idx] + mech.rating_noise * m.answer_noise * z_rating[idx]).ravel() + firm.map_bias.ravel()[cell]
+    rating = (
+        perceived[idx] + mech.rating_noise * m.answer_noise * z_rating[idx]
+    ).ravel() + firm.map_bias.ravel()[cell]
     size = N_TOUCHPOINTS * N_CHANNELS
     cell_sum = np.bincount(cell, rating, minlength=size).reshape(N_TOUCHPOINTS, N_CHANNELS)
     cell_n = np.bincount(cell, minlength=size).reshape(N_TOUCHPOINTS, N_CHANNELS).astype(float)
@@ -142,7 +157,9 @@ def stage3_collect(
     # web/app analytics: a share (= data completeness) of failures is logged, and reports arrive
     # with the same technological delay as social listening
     firm.analytics = np.roll(firm.analytics, 1, axis=0)
-    firm.analytics[0] = firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
+    firm.analytics[0] = (
+        firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
+    )
     failure_share = firm.analytics[delay] if step > delay else np.full(N_CHANNELS, np.nan)
     detect(firm, step, complaints, heard, failure_share, mech)
 
@@ -153,7 +170,14 @@ def detection_z(mech: MechanismParams) -> float:
     return float(norm.isf(mech.detection_alpha / N_SIGNALS))
 
 
-def detect(firm: Firm, step: int, complaints: float, heard: float, failure_share: np.ndarray, mech: MechanismParams) -> bool:
+def detect(
+    firm: Firm,
+    step: int,
+    complaints: float,
+    heard: float,
+    failure_share: np.ndarray,
+    mech: MechanismParams,
+) -> bool:
     """Raise the alarm when a measured signal departs significantly *and* materially from its baseline.
 
     Each signal (measured NPS; complaints; social-listening warnings; each channel's logged
@@ -175,7 +199,9 @@ def detect(firm: Firm, step: int, complaints: float, heard: float, failure_share
     sampling = np.empty(N_SIGNALS)
     se = firm.measured_nps_se
     sampling[SIGNAL_NPS] = se**2 if np.isfinite(se) else 0.0
-    sampling[SIGNAL_COMPLAINTS:SIGNAL_LISTENING + 1] = np.maximum(np.nan_to_num(mean[1:3], nan=1.0), 1.0)
+    sampling[SIGNAL_COMPLAINTS : SIGNAL_LISTENING + 1] = np.maximum(
+        np.nan_to_num(mean[1:3], nan=1.0), 1.0
+    )
     sampling[SIGNAL_FAILURE] = 0.0
     sd = np.sqrt(np.maximum(var, sampling))
     with np.errstate(invalid="ignore"):
@@ -185,9 +211,13 @@ def detect(firm: Firm, step: int, complaints: float, heard: float, failure_share
         material = np.empty(N_SIGNALS, dtype=bool)
         material[SIGNAL_NPS] = departure[SIGNAL_NPS] > mech.detection_threshold
         counts = x[1:3]
-        material[1:3] = (counts >= mech.spike_min_count) & (counts >= mech.complaint_alarm * mean[1:3])
+        material[1:3] = (counts >= mech.spike_min_count) & (
+            counts >= mech.complaint_alarm * mean[1:3]
+        )
         fs, fb = x[SIGNAL_FAILURE], mean[SIGNAL_FAILURE]
-        material[SIGNAL_FAILURE] = (fs > mech.failure_alarm_share) & (fs > mech.failure_alarm_ratio * fb)
+        material[SIGNAL_FAILURE] = (fs > mech.failure_alarm_share) & (
+            fs > mech.failure_alarm_ratio * fb
+        )
     fired = ready & significant & material
     firm.alarm = bool(fired.any())
     firm.signals_fired = fired
@@ -197,7 +227,9 @@ def detect(firm: Firm, step: int, complaints: float, heard: float, failure_share
             firm.unanswered_alarm = step
         flagged = fired[SIGNAL_FAILURE]
         firm.outage_repair_at = np.where(
-            flagged & (firm.outage_repair_at > step + firm.repair_time), step + firm.repair_time, firm.outage_repair_at
+            flagged & (firm.outage_repair_at > step + firm.repair_time),
+            step + firm.repair_time,
+            firm.outage_repair_at,
         )
     # baselines and their variances adapt every week (slowly, so a lasting change becomes the new normal)
     span = np.full(N_SIGNALS, mech.count_baseline_span)
@@ -238,7 +270,9 @@ def stage4_improve(firm: Firm, step: int, cadence: int, mech: MechanismParams) -
     per_cell = firm.funds / weakest.size
     firm.funds = 0.0
     gap = 1.0 - firm.quality.ravel()[weakest]
-    gain = np.minimum(gap * (1.0 - np.exp(-per_cell / mech.improvement_scale)) * firm.impl_efficiency, gap)
+    gain = np.minimum(
+        gap * (1.0 - np.exp(-per_cell / mech.improvement_scale)) * firm.impl_efficiency, gap
+    )
     if firm.impl_lag == 0:
         firm.quality.reshape(-1)[weakest] += gain
     else:
@@ -247,8 +281,13 @@ def stage4_improve(firm: Firm, step: int, cadence: int, mech: MechanismParams) -
 
 
 def respond_to_alarm(
-    firm: Firm, step: int, dissatisfied: np.ndarray, satisfaction: np.ndarray, loyalty: np.ndarray,
-    u: np.ndarray, mech: MechanismParams,
+    firm: Firm,
+    step: int,
+    dissatisfied: np.ndarray,
+    satisfaction: np.ndarray,
+    loyalty: np.ndarray,
+    u: np.ndarray,
+    mech: MechanismParams,
 ) -> int:
     """Answer a detected problem at the next cycle tick (docs/conceptual-model.md §2: timely response).
 
@@ -299,7 +338,11 @@ def stage6_omnichannel(firms: list[Firm]) -> np.ndarray:
 
 
 def stage7_personalization(
-    firms: list[Firm], firm_idx: np.ndarray, segment: np.ndarray, gain: float, break_even: float = 0.4
+    firms: list[Firm],
+    firm_idx: np.ndarray,
+    segment: np.ndarray,
+    gain: float,
+    break_even: float = 0.4,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer personalisation effect on quality and the accuracy behind it.
 

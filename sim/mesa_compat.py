@@ -66,7 +66,9 @@ def seed_from(rng: Any) -> int:
         if rng < 0:
             raise ValueError(f"invalid rng={rng!r}: a seed must be a non-negative integer")
         return int(rng)
-    if rng is None or isinstance(rng, np.random.SeedSequence | np.random.Generator | np.random.BitGenerator):
+    if rng is None or isinstance(
+        rng, np.random.SeedSequence | np.random.Generator | np.random.BitGenerator
+    ):
         return int(np.random.default_rng(rng).integers(2**SEED_BITS))
     raise TypeError(
         f"invalid rng={rng!r}: pass None, a non-negative integer, or a numpy SeedSequence, Generator or BitGenerator"
@@ -92,22 +94,34 @@ def dotted_key(name: str, value: Any = None) -> str:
     if "." in name:
         return name  # checked by with_updates
     if name == "seed":
-        raise ParamError(name, value, "rng=<seed> (the seed is Mesa's rng argument, not a parameter)")
+        raise ParamError(
+            name, value, "rng=<seed> (the seed is Mesa's rng argument, not a parameter)"
+        )
     keys = _short_names().get(name, ())
     if len(keys) == 1:
         return keys[0]
     if keys:
-        raise ParamError(name, value, "one of the dotted keys it may mean (ambiguous short name): " + ", ".join(keys))
+        raise ParamError(
+            name,
+            value,
+            "one of the dotted keys it may mean (ambiguous short name): " + ", ".join(keys),
+        )
     close = difflib.get_close_matches(name, list(_short_names()), n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise ParamError(name, value, "a dotted parameter key or a unique short name from sim.params.describe()" + hint)
+    raise ParamError(
+        name,
+        value,
+        "a dotted parameter key or a unique short name from sim.params.describe()" + hint,
+    )
 
 
 def params_from(params: Params | None, overrides: Mapping[str, Any]) -> Params:
     """``params`` (default: ``Params()``) with keyword overrides applied; unvalidated if there are none."""
     params = Params() if params is None else params
     if not isinstance(params, Params):
-        raise TypeError(f"invalid params={params!r}: pass a sim.params.Params (plain values go in as keywords)")
+        raise TypeError(
+            f"invalid params={params!r}: pass a sim.params.Params (plain values go in as keywords)"
+        )
     if not overrides:
         return params
     updates: dict[str, Any] = {}
@@ -156,9 +170,17 @@ def make_datacollector(model: CXModel, customer_sample: int = 0) -> mesa.DataCol
     Builds the Mesa agents of the sampled customers (``model.customer(i)``); the caller makes
     sure no other customer is an agent (``customer_agents=False``).
     """
-    if isinstance(customer_sample, bool) or not isinstance(customer_sample, numbers.Integral) or customer_sample < 0:
-        raise ParamError("customer_sample", customer_sample, "an integer >= 0 (customers recorded each week)")
-    reporters: dict[str, Any] = {name: functools.partial(_kpi, column=j) for j, name in enumerate(SERIES)}
+    if (
+        isinstance(customer_sample, bool)
+        or not isinstance(customer_sample, numbers.Integral)
+        or customer_sample < 0
+    ):
+        raise ParamError(
+            "customer_sample", customer_sample, "an integer >= 0 (customers recorded each week)"
+        )
+    reporters: dict[str, Any] = {
+        name: functools.partial(_kpi, column=j) for j, name in enumerate(SERIES)
+    }
     reporters["seed"] = functools.partial(_seed)
     agent_reporters = None
     if customer_sample:

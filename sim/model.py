@@ -41,7 +41,9 @@ from sim.state import CUSTOMER, LAPSED, PROSPECT, CustomerState
 
 # number of channels in each possible channel bit mask, signed: ``count - 1`` must be -1 for an
 # empty mask (a customer who has just switched firms), not an unsigned wrap-around to 2**64 - 1
-CHANNELS_IN_MASK = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.int64)
+CHANNELS_IN_MASK = (
+    np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.int64)
+)
 
 
 def _gamma_mean_one(r: np.random.Generator, cv2: float, n: int) -> np.ndarray:
@@ -61,9 +63,21 @@ class WeekRecord(dict):
     """
 
     FILL: ClassVar[dict[str, object]] = {
-        "failed": False, "channels": -1, "experienced": 0, "effort": 0, "accuracy": 0, "end": 0, "peak": 0,
-        "perceived_mean": 0, "bought": False, "new": False, "units": 0, "revenue": 0, "n_channels": 0,
-        "dissatisfied": False, "complained": False,
+        "failed": False,
+        "channels": -1,
+        "experienced": 0,
+        "effort": 0,
+        "accuracy": 0,
+        "end": 0,
+        "peak": 0,
+        "perceived_mean": 0,
+        "bought": False,
+        "new": False,
+        "units": 0,
+        "revenue": 0,
+        "n_channels": 0,
+        "dissatisfied": False,
+        "complained": False,
     }
 
     def __init__(self, n: int):
@@ -92,8 +106,15 @@ class CXModel(mesa.Model):
     ``customer_sample=k`` makes k customers (only) Mesa agents whose state it records each week.
     """
 
-    def __init__(self, params: Params | None = None, rng=0, *, customer_agents: bool | None = None,
-                 customer_sample: int = 0, **overrides):
+    def __init__(
+        self,
+        params: Params | None = None,
+        rng=0,
+        *,
+        customer_agents: bool | None = None,
+        customer_sample: int = 0,
+        **overrides,
+    ):
         seed = mesa_compat.seed_from(rng)
         super().__init__(rng=seed)
         self.params = validate(mesa_compat.params_from(params, overrides))
@@ -104,13 +125,17 @@ class CXModel(mesa.Model):
         self.scale = self.n / 1000.0  # money per 1,000 market customers → per market
         segs = p.population.segments
         self.n_segments = len(segs)
-        self.firms: list[Firm] = [Firm(self, k, fp, p, self.n_segments) for k, fp in enumerate(p.firms)]
+        self.firms: list[Firm] = [
+            Firm(self, k, fp, p, self.n_segments) for k, fp in enumerate(p.firms)
+        ]
         self.n_firms = len(self.firms)
         self._segment_tables()
         self.state = CustomerState(self.n, self.n_firms, N_TOUCHPOINTS)
         self._initialise_population()
         net = p.market.network
-        self.network = build_network(net.kind, self.n, net.mean_degree, net.rewire, self.streams.network)
+        self.network = build_network(
+            net.kind, self.n, net.mean_degree, net.rewire, self.streams.network
+        )
         self.shock_state = shocks.ShockState(self.n_firms)
         self._customer_views: dict[int, Customer] = {}
         if mesa_compat.all_customer_agents(customer_agents, customer_sample):
@@ -144,7 +169,9 @@ class CXModel(mesa.Model):
     def _initialise_population(self) -> None:
         p, st, r = self.params, self.state, self.streams.population
         n, k = self.n, self.n_firms
-        st.segment[:] = np.minimum(np.searchsorted(np.cumsum(self.seg_share), r.random(n)), self.n_segments - 1)
+        st.segment[:] = np.minimum(
+            np.searchsorted(np.cumsum(self.seg_share), r.random(n)), self.n_segments - 1
+        )
         # one expectation per firm, starting from the segment's need (the same draw for every firm)
         st.expectation[:] = np.clip(self.seg_need[st.segment] + r.normal(0, 0.05, n), 0, 1)[:, None]
         shares = np.array([f.params.initial_share for f in self.firms], dtype=float)
@@ -170,7 +197,9 @@ class CXModel(mesa.Model):
         st.activity[:] = np.where(is_cust, st.purchase_rate, 0.0)
         st.last_failure[:] = -1
         st.last_complaint[:] = -1
-        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, p.customer, st.scale_use)
+        st.ltr[:] = behaviour.likelihood_to_recommend(
+            st.loyalty, st.satisfaction, st.affect, p.customer, st.scale_use
+        )
         st.csat[:] = behaviour.csat_answer(st.satisfaction, p.customer, st.scale_use)
 
     def _individual_traits(self) -> None:
@@ -185,7 +214,9 @@ class CXModel(mesa.Model):
         rate = self.seg_rate[seg] * _gamma_mean_one(h[0], 1.0 / cp.purchase_rate_shape, n)
         st.purchase_rate[:] = np.minimum(rate, cp.purchase_rate_cap)
         st.basket[:] = self.seg_basket[seg] * _gamma_mean_one(h[1], cp.basket_cv**2, n)
-        st.price_sensitivity[:] = self.seg_price[seg] * _gamma_mean_one(h[2], cp.price_sensitivity_cv**2, n)
+        st.price_sensitivity[:] = self.seg_price[seg] * _gamma_mean_one(
+            h[2], cp.price_sensitivity_cv**2, n
+        )
         st.scale_use[:] = h[3].normal(0.0, cp.ltr_scale_sd, n)
 
     # ------------------------------------------------------------------------------------
@@ -247,15 +278,23 @@ class CXModel(mesa.Model):
         st.aware[outside] = aware
         # customers: their own rate, moved by loyalty (share of wallet) and raised by the number
         # of channels used
-        uplift = (1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)).astype(np.float32)
+        uplift = (1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)).astype(
+            np.float32
+        )
         members = np.flatnonzero(st.status == CUSTOMER)
         prob = behaviour.purchase_probability(
-            st.purchase_rate[members], st.loyalty[members], uplift[st.channels[members]], economy, cp
+            st.purchase_rate[members],
+            st.loyalty[members],
+            uplift[st.channels[members]],
+            economy,
+            cp,
         )
         cust = np.zeros(n, dtype=bool)
         cust[members[u_occ[members] < prob]] = True
         # aware prospects and lapsed customers
-        outside_rate = np.where(st.status[outside] == LAPSED, cp.winback_rate, cp.prospect_shop_rate) * economy
+        outside_rate = (
+            np.where(st.status[outside] == LAPSED, cp.winback_rate, cp.prospect_shop_rate) * economy
+        )
         knows_any = aware[:, 0].copy()
         for j in range(1, k):
             knows_any |= aware[:, j]
@@ -263,16 +302,28 @@ class CXModel(mesa.Model):
         reputation = np.array([f.reputation for f in self.firms])
         price = np.array([f.price for f in self.firms])
         choice = behaviour.choose_firm(
-            np.take(st.attitude, seekers, axis=0), np.take(st.aware, seekers, axis=0), reputation, price,
-            st.price_sensitivity[seekers], np.take(u_choice, seekers, axis=0), cp,
+            np.take(st.attitude, seekers, axis=0),
+            np.take(st.aware, seekers, axis=0),
+            reputation,
+            price,
+            st.price_sensitivity[seekers],
+            np.take(u_choice, seekers, axis=0),
+            cp,
         )
         dealer = np.where(cust, st.firm, np.int8(-1))
         dealer[seekers] = choice
         seeker = np.zeros(n, dtype=bool)
         seeker[seekers] = True
         rows = np.flatnonzero(cust | seeker)
-        w.update(journey=cust | seeker, seeker=seeker, dealer=dealer, rows=rows,
-                 j_dealer=dealer[rows].astype(np.intp), j_seeker=seeker[rows], j_segment=st.segment[rows])
+        w.update(
+            journey=cust | seeker,
+            seeker=seeker,
+            dealer=dealer,
+            rows=rows,
+            j_dealer=dealer[rows].astype(np.intp),
+            j_seeker=seeker[rows],
+            j_segment=st.segment[rows],
+        )
 
     def _phase_journeys(self, t: int) -> None:
         st, jp, w = self.state, self.params.journey, self._week
@@ -284,7 +335,9 @@ class CXModel(mesa.Model):
         noise = np.take(rt.standard_normal((n, T), dtype=np.float32), rows, axis=0)
         u_fail = np.take(rf.random((n, T), dtype=np.float32), rows, axis=0)
         w["u_abandon"] = rf.random(n, dtype=np.float32)
-        channels = journey.choose_channels(self.cum_pref, segment, u_pick, u_stay, jp.channel_stickiness)
+        channels = journey.choose_channels(
+            self.cum_pref, segment, u_pick, u_stay, jp.channel_stickiness
+        )
         fail_p = np.stack([f.failure_now(t) for f in self.firms]).astype(np.float32)  # (K, C)
         failed = u_fail < np.take(fail_p, dealer[:, None] * N_CHANNELS + channels)
         personal, accuracy = mechanism.stage7_personalization(
@@ -292,15 +345,28 @@ class CXModel(mesa.Model):
         )
         quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
         integration = mechanism.stage6_omnichannel(self.firms)
-        x, effort = journey.experience_touchpoints(quality, dealer, channels, noise, failed, personal, integration, jp)
-        expected = st.expectation[rows, dealer]  # each customer's expectation of the firm dealt with
+        x, effort = journey.experience_touchpoints(
+            quality, dealer, channels, noise, failed, personal, integration, jp
+        )
+        expected = st.expectation[
+            rows, dealer
+        ]  # each customer's expectation of the firm dealt with
         end, peak = emotion.journey_affect(st.affect[rows], x, expected, self.params.customer)
         failed_any = failed[:, 0].copy()
         for k in range(1, failed.shape[1]):
             failed_any |= failed[:, k]
         st.last_failure[rows[failed_any]] = t
-        w.update(j_channels=channels, j_failed=failed, j_experienced=x, j_effort=effort, j_accuracy=accuracy,
-                 j_end=end, j_peak=peak, j_expected=expected, j_failed_any=failed_any)
+        w.update(
+            j_channels=channels,
+            j_failed=failed,
+            j_experienced=x,
+            j_effort=effort,
+            j_accuracy=accuracy,
+            j_end=end,
+            j_peak=peak,
+            j_expected=expected,
+            j_failed_any=failed_any,
+        )
 
     def _phase_evaluate(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
@@ -328,11 +394,21 @@ class CXModel(mesa.Model):
         # channels used with this firm so far, this journey included (new customers start empty)
         used = st.channels[rows] | journey.channel_bits(w["j_channels"])
         n_ch = np.bitwise_count(used)
-        pers_level = np.array([f.params.policy.personalization for f in self.firms], dtype=np.float32)
-        units = behaviour.basket_units(
-            st.basket[rows], n_ch, w["j_accuracy"], pers_level[dealer], cp, self.shock_state.economy,
-            jp.personalization_break_even,
-        ) * bought
+        pers_level = np.array(
+            [f.params.policy.personalization for f in self.firms], dtype=np.float32
+        )
+        units = (
+            behaviour.basket_units(
+                st.basket[rows],
+                n_ch,
+                w["j_accuracy"],
+                pers_level[dealer],
+                cp,
+                self.shock_state.economy,
+                jp.personalization_break_even,
+            )
+            * bought
+        )
         price = np.array([f.price for f in self.firms])
         revenue = units * price[dealer]
         st.spend[rows] += revenue
@@ -364,7 +440,9 @@ class CXModel(mesa.Model):
         rows, dealer = w["rows"], w["j_dealer"]
         dissatisfied = st.satisfaction[rows] < cp.complaint_threshold
         failed_any = w["j_failed_any"]
-        complained = dissatisfied & (u_c[rows] < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any))
+        complained = dissatisfied & (
+            u_c[rows] < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any)
+        )
         who, by = rows[complained], dealer[complained]
         t = self.steps
         st.last_complaint[who] = t
@@ -373,7 +451,9 @@ class CXModel(mesa.Model):
         for f in self.firms:
             mine = who[by == f.k]
             if mine.size:
-                f.complaint_queue.append((t + f.recovery.delay, mine, u_r[mine] < f.recovery.success))
+                f.complaint_queue.append(
+                    (t + f.recovery.delay, mine, u_r[mine] < f.recovery.success)
+                )
             due = [item for item in f.complaint_queue if item[0] <= t]
             if not due:
                 continue
@@ -385,8 +465,13 @@ class CXModel(mesa.Model):
             idx, ok = idx[still], ok[still]
             st.recovery[idx] = np.where(ok, 1, 2)
             behaviour.recover_complaints(
-                st.satisfaction, st.affect, idx, np.where(ok, 0.0, 1.0).astype(np.float32), np.float32(0.5),
-                np.float32(f.recovery.value), cp,
+                st.satisfaction,
+                st.affect,
+                idx,
+                np.where(ok, 0.0, 1.0).astype(np.float32),
+                np.float32(0.5),
+                np.float32(f.recovery.value),
+                cp,
             )
             recovered[idx[ok]] = True
         st.complaints[rows] += complained
@@ -397,7 +482,9 @@ class CXModel(mesa.Model):
         rows, dealer = w["rows"], w["j_dealer"]
         k = self.n_firms
         expectation = w["j_expected"].copy()
-        cognition.update_expectation(expectation, w["j_perceived_mean"], None, cp.expectation_learning)
+        cognition.update_expectation(
+            expectation, w["j_perceived_mean"], None, cp.expectation_learning
+        )
         st.expectation[rows, dealer] = expectation
         st.expectation += np.float32(self.params.mechanism.expectation_creep)
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
@@ -405,11 +492,15 @@ class CXModel(mesa.Model):
         learners = rows[(st.status[rows] == CUSTOMER) & ~w["j_new"]]
         loyalty = st.loyalty[learners]
         excess = st.effort[learners] - np.float32(self.params.journey.base_effort)
-        cognition.update_loyalty(loyalty, st.satisfaction[learners], st.tenure[learners], None, cp, excess)
+        cognition.update_loyalty(
+            loyalty, st.satisfaction[learners], st.tenure[learners], None, cp, excess
+        )
         st.loyalty[learners] = loyalty
         # attitude toward every firm is built the same way: own episodes with it, word of mouth
         # about it (phase 8) and its reputation; the current firm is no exception
-        attitude = st.attitude.reshape(-1)  # a view: cell i·K + k is customer i's attitude toward firm k
+        attitude = st.attitude.reshape(
+            -1
+        )  # a view: cell i·K + k is customer i's attitude toward firm k
         cell = rows * k + dealer
         a = attitude[cell]
         attitude[cell] = a + np.float32(cp.attitude_learning) * (st.satisfaction[rows] - a)
@@ -433,18 +524,35 @@ class CXModel(mesa.Model):
         dealer = w["dealer"]
         talkers = np.flatnonzero(recommend | warn)
         heard, pos, neg = wom.spread(
-            self.network, talkers, dealer[talkers], recommend[talkers], warn[talkers], self.n_firms, cp.negative_reach
+            self.network,
+            talkers,
+            dealer[talkers],
+            recommend[talkers],
+            warn[talkers],
+            self.n_firms,
+            cp.negative_reach,
         )
-        attitude, expectation = np.take(st.attitude, heard, axis=0), np.take(st.expectation, heard, axis=0)
+        attitude, expectation = (
+            np.take(st.attitude, heard, axis=0),
+            np.take(st.expectation, heard, axis=0),
+        )
         wom.listen(attitude, expectation, pos, neg, cp)
         st.attitude[heard] = attitude
         st.expectation[heard] = expectation
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
         aware = np.take(st.aware, heard, axis=0)
-        wom.recruit(aware, pos, st.status[heard] != CUSTOMER, np.take(u_recruit, heard, axis=0), cp.wom_recruit_rate)
+        wom.recruit(
+            aware,
+            pos,
+            st.status[heard] != CUSTOMER,
+            np.take(u_recruit, heard, axis=0),
+            cp.wom_recruit_rate,
+        )
         st.aware[heard] = aware
         rp, rn = wom.reviews(recommend, warn, dealer, u_review, self.n_firms, cp.review_rate)
-        rep = wom.update_reputation(np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning)
+        rep = wom.update_reputation(
+            np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning
+        )
         for f, value in zip(self.firms, rep, strict=True):
             f.reputation = float(value)
         dealer = np.maximum(dealer, 0)
@@ -465,7 +573,9 @@ class CXModel(mesa.Model):
         # attitude (candidates: the customers who stay and whose switching draw comes up)
         cand = np.flatnonzero(cust & ~leave & (u_switch < cp.switch_rate))
         i = np.arange(cand.size)
-        rival_att = np.where(np.take(st.aware, cand, axis=0), np.take(st.attitude, cand, axis=0), -1.0)
+        rival_att = np.where(
+            np.take(st.aware, cand, axis=0), np.take(st.attitude, cand, axis=0), -1.0
+        )
         rival_att[i, st.firm[cand]] = -1.0
         best = rival_att.argmax(axis=1).astype(np.int8)
         gap = rival_att[i, best] - st.attitude[cand, st.firm[cand]]
@@ -487,7 +597,9 @@ class CXModel(mesa.Model):
         switch_to = np.full(self.n, -1, dtype=np.int8)
         switch_to[switchers] = best
         w["switch_to"] = switch_to
-        st.ltr[:] = behaviour.likelihood_to_recommend(st.loyalty, st.satisfaction, st.affect, cp, st.scale_use, z_ltr)
+        st.ltr[:] = behaviour.likelihood_to_recommend(
+            st.loyalty, st.satisfaction, st.affect, cp, st.scale_use, z_ltr
+        )
         st.csat[:] = behaviour.csat_answer(st.satisfaction, cp, st.scale_use, z_csat)
 
     def _phase_mechanism(self, t: int) -> None:
@@ -505,7 +617,9 @@ class CXModel(mesa.Model):
         # journeys and failures per firm and channel (touchpoint visits)
         cell = (dealer[:, None] * N_CHANNELS + channels).ravel()
         size = self.n_firms * N_CHANNELS
-        failures = np.bincount(cell, weights=failed.ravel(), minlength=size).reshape(self.n_firms, N_CHANNELS)
+        failures = np.bincount(cell, weights=failed.ravel(), minlength=size).reshape(
+            self.n_firms, N_CHANNELS
+        )
         visits = np.bincount(cell, minlength=size).reshape(self.n_firms, N_CHANNELS).astype(float)
         # surveys reach the week's shoppers who are (still) the firm's customers: a customer who
         # has just left or switched is no longer on the firm's list
@@ -520,20 +634,41 @@ class CXModel(mesa.Model):
             who = rows[asked]
             buyers = np.bincount(w["j_segment"][mine & bought], minlength=self.n_segments)
             mechanism.stage3_collect(
-                f, step=t, ltr=st.ltr[who], satisfaction=st.satisfaction[who],
-                perceived=np.take(st.perceived, who, axis=0), channels=channels[asked], segment=st.segment[who],
-                n_segments=self.n_segments, segment_sizes=seg_sizes, buyers_by_segment=buyers,
-                u_respond=u_respond[who], z_answer=z_answer[who], z_rating=np.take(z_rating, who, axis=0),
-                u_attr=np.take(u_attr, who, axis=0), complaints=int(complaints[f.k]),
-                warnings_posted=float(w["wom_neg"][f.k]), digital_failures=dig_fail, journeys_by_channel=traffic,
-                mech=mech, csat_threshold=self.params.customer.csat_threshold,
+                f,
+                step=t,
+                ltr=st.ltr[who],
+                satisfaction=st.satisfaction[who],
+                perceived=np.take(st.perceived, who, axis=0),
+                channels=channels[asked],
+                segment=st.segment[who],
+                n_segments=self.n_segments,
+                segment_sizes=seg_sizes,
+                buyers_by_segment=buyers,
+                u_respond=u_respond[who],
+                z_answer=z_answer[who],
+                z_rating=np.take(z_rating, who, axis=0),
+                u_attr=np.take(u_attr, who, axis=0),
+                complaints=int(complaints[f.k]),
+                warnings_posted=float(w["wom_neg"][f.k]),
+                digital_failures=dig_fail,
+                journeys_by_channel=traffic,
+                mech=mech,
+                csat_threshold=self.params.customer.csat_threshold,
             )
-            f.ledger["improvement"] = mechanism.stage4_improve(f, t, f.params.policy.improvement_cadence, mech)
+            f.ledger["improvement"] = mechanism.stage4_improve(
+                f, t, f.params.policy.improvement_cadence, mech
+            )
             f.ledger["cycle"] = float(t % f.params.policy.improvement_cadence == 0)
             f.contacted = 0
             if f.ledger["cycle"]:
-                unhappy = (st.status == CUSTOMER) & (st.firm == f.k) & (st.satisfaction < self.params.customer.complaint_threshold)
-                f.contacted = mechanism.respond_to_alarm(f, t, unhappy, st.satisfaction, st.loyalty, u_response, mech)
+                unhappy = (
+                    (st.status == CUSTOMER)
+                    & (st.firm == f.k)
+                    & (st.satisfaction < self.params.customer.complaint_threshold)
+                )
+                f.contacted = mechanism.respond_to_alarm(
+                    f, t, unhappy, st.satisfaction, st.loyalty, u_response, mech
+                )
 
     def _phase_economics(self, t: int) -> None:
         w = self._week
@@ -548,15 +683,25 @@ class CXModel(mesa.Model):
             led["cogs"] = led["units"] * fp.unit_cost
             # improvements are paid when invested; omnichannel is paid for the integration the
             # firm's technology actually delivers (the policy above the ceiling buys nothing)
-            led["cx_spend"] = s * (
-                led["improvement"]
-                + fp.omnichannel_cost * f.integration**2
-                + fp.personalization_cost * fp.policy.personalization**2
-                + fp.cycle_cost * led["cycle"]
-            ) + f.contacted * self.params.mechanism.response_cost
+            led["cx_spend"] = (
+                s
+                * (
+                    led["improvement"]
+                    + fp.omnichannel_cost * f.integration**2
+                    + fp.personalization_cost * fp.policy.personalization**2
+                    + fp.cycle_cost * led["cycle"]
+                )
+                + f.contacted * self.params.mechanism.response_cost
+            )
             led["marketing"] = s * fp.advertising_cost * f.advertising / 0.01
             led["support_cost"] = s * f.support_cost_rate
-            led["profit"] = led["revenue"] - led["cogs"] - led["cx_spend"] - led["marketing"] - led["support_cost"]
+            led["profit"] = (
+                led["revenue"]
+                - led["cogs"]
+                - led["cx_spend"]
+                - led["marketing"]
+                - led["support_cost"]
+            )
             f.cumulative_profit += led["profit"]
         self._refresh_counts()
 
@@ -577,7 +722,8 @@ class CXModel(mesa.Model):
             return 0.0, 0.0
         purchases = st.purchases[mine].astype(float)
         per_purchase = np.where(
-            purchases > 0, st.spend[mine] / np.maximum(purchases, 1.0),
+            purchases > 0,
+            st.spend[mine] / np.maximum(purchases, 1.0),
             st.basket[mine] * f.params.price,
         )
         unit_margin = 1.0 - f.params.unit_cost / f.params.price
@@ -626,20 +772,39 @@ class CXModel(mesa.Model):
         clv = self._clv_margin * (1 + d) / (1 + d - min(self._clv_retention, 0.9999))
         eq = f.effective_quality()
         dealer = w["j_dealer"]
-        acquisitions = int(np.count_nonzero(dealer[w["j_new"]] == 0) + np.count_nonzero(w["switch_to"] == 0))
+        acquisitions = int(
+            np.count_nonzero(dealer[w["j_new"]] == 0) + np.count_nonzero(w["switch_to"] == 0)
+        )
         measured = f.measured_nps
         row = {
-            "nps": nps, "csat": csat, "ces": ces, "retention_rate": retention, "churn_rate": churn,
-            "active_customers": float(n_mine), "market_share": n_mine / total if total else np.nan,
-            "revenue": f.ledger["revenue"], "profit": f.ledger["profit"], "cumulative_profit": f.cumulative_profit,
-            "clv": clv, "reputation": f.reputation, "emotional_index": emo, "cognitive_index": cog,
-            "behavioural_index": beh, "mean_loyalty": loy, "acquisitions": float(acquisitions),
+            "nps": nps,
+            "csat": csat,
+            "ces": ces,
+            "retention_rate": retention,
+            "churn_rate": churn,
+            "active_customers": float(n_mine),
+            "market_share": n_mine / total if total else np.nan,
+            "revenue": f.ledger["revenue"],
+            "profit": f.ledger["profit"],
+            "cumulative_profit": f.cumulative_profit,
+            "clv": clv,
+            "reputation": f.reputation,
+            "emotional_index": emo,
+            "cognitive_index": cog,
+            "behavioural_index": beh,
+            "mean_loyalty": loy,
+            "acquisitions": float(acquisitions),
             "complaints": float(np.count_nonzero(dealer[w["j_complained"]] == 0)),
-            "wom_positive": float(w["wom_pos"][0]), "wom_negative": float(w["wom_neg"][0]),
-            "measured_nps": measured, "measured_csat": f.measured_csat,
+            "wom_positive": float(w["wom_pos"][0]),
+            "wom_negative": float(w["wom_neg"][0]),
+            "measured_nps": measured,
+            "measured_csat": f.measured_csat,
             "measurement_error": measured - nps if np.isfinite(measured) else np.nan,
-            "mean_quality": float(eq.mean()), "map_error": float(np.abs(f.estimate - eq).mean()),
-            "cx_spend": f.ledger["cx_spend"], "support_cost": f.ledger["support_cost"], "alarm": float(f.alarm),
+            "mean_quality": float(eq.mean()),
+            "map_error": float(np.abs(f.estimate - eq).mean()),
+            "cx_spend": f.ledger["cx_spend"],
+            "support_cost": f.ledger["support_cost"],
+            "alarm": float(f.alarm),
         }
         self.history.append(np.array([row[k] for k in SERIES], dtype=float))
         self.latest = row

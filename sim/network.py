@@ -13,7 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def build_network(kind: str, n: int, mean_degree: int, rewire: float, rng: np.random.Generator) -> sp.csr_matrix:
+def build_network(
+    kind: str, n: int, mean_degree: int, rewire: float, rng: np.random.Generator
+) -> sp.csr_matrix:
     """Symmetric 0/1 adjacency (CSR, float32, no self loops) of ``n`` customers."""
     if kind == "small_world":
         src, dst = _small_world(n, mean_degree, rewire, rng)

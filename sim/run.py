@@ -36,7 +36,8 @@ def evaluation_window(params: Params, steps: int) -> tuple[int, int]:
     ev = params.evaluation
     if ev.burn_in >= steps:
         raise ParamError(
-            "evaluation.burn_in", ev.burn_in,
+            "evaluation.burn_in",
+            ev.burn_in,
             f"fewer weeks than steps={steps} (set evaluation.burn_in lower or run longer)",
         )
     first = ev.burn_in + 1
@@ -44,7 +45,9 @@ def evaluation_window(params: Params, steps: int) -> tuple[int, int]:
     return first, last
 
 
-def run_model(params: Params | None = None, seed: int = 0, steps: int = 104, *, shock_loss: bool = True) -> RunResult:
+def run_model(
+    params: Params | None = None, seed: int = 0, steps: int = 104, *, shock_loss: bool = True
+) -> RunResult:
     """Run the model for ``steps`` weeks from ``seed``; no Mesa customer views are built.
 
     Run-level KPIs are computed over the evaluation window (``params.evaluation``). With shocks
@@ -77,16 +80,24 @@ def run_model(params: Params | None = None, seed: int = 0, steps: int = 104, *, 
     kpis["shock_loss"] = kpis["shock_nps"] = float("nan")
     reference = None
     if shock_loss and model.params.shocks:
-        calm = run_model(dataclasses.replace(model.params, shocks=()), seed, steps, shock_loss=False)
+        calm = run_model(
+            dataclasses.replace(model.params, shocks=()), seed, steps, shock_loss=False
+        )
         kpis["shock_loss"] = calm.kpis["firm_value"] - kpis["firm_value"]
         reference = calm.timeseries["nps"].to_numpy()
         hit = np.zeros(len(ts), dtype=bool)
         for ev in events:
             hit |= ts["step"].between(ev.start, ev.end + grace - 1).to_numpy()
         if hit.any():
-            kpis["shock_nps"] = float(np.nanmean(ts["nps"].to_numpy()[hit]) - np.nanmean(reference[hit]))
+            kpis["shock_nps"] = float(
+                np.nanmean(ts["nps"].to_numpy()[hit]) - np.nanmean(reference[hit])
+            )
     kpis["recovery_time"] = shock_rules.recovery_time(
-        ts["nps"].to_numpy(), ts["step"].to_numpy(), events, model.params.mechanism.recovery_tolerance, reference
+        ts["nps"].to_numpy(),
+        ts["step"].to_numpy(),
+        events,
+        model.params.mechanism.recovery_tolerance,
+        reference,
     )
     kpis = {k: kpis[k] for k in RUN}
     return RunResult(timeseries=ts, kpis=kpis, seed=int(seed), steps=int(steps), window=window)
@@ -128,7 +139,9 @@ def window_kpis(
     retention = part["retention_rate"].to_numpy(dtype=float)
     defined = retention[np.isfinite(retention)]
     if defined.size:
-        out["annual_churn"] = float(1.0 - np.exp(np.sum(np.log(np.maximum(defined, 1e-12))) * 52.0 / defined.size))
+        out["annual_churn"] = float(
+            1.0 - np.exp(np.sum(np.log(np.maximum(defined, 1e-12))) * 52.0 / defined.size)
+        )
     else:
         out["annual_churn"] = float("nan")
     return out

@@ -49,7 +49,9 @@ def start_shocks(model, step: int, u: np.ndarray) -> None:
     names = [f.name for f in model.firms]
     for i, sp in enumerate(model.params.shocks):
         if sp.random_rate > 0:
-            active = any(e.kind == sp.kind and e.start <= step < e.end for e in model.shock_state.events)
+            active = any(
+                e.kind == sp.kind and e.start <= step < e.end for e in model.shock_state.events
+            )
             due = (not active) and u[i] < sp.random_rate
         else:
             due = step == sp.start
@@ -81,11 +83,15 @@ def _begin(model, ev: ShockEvent, sp) -> None:
         firm.outage_repair_at[c] = np.iinfo(np.int64).max
         firm.outage_level[c] = m
     elif ev.kind == "rival_campaign":
-        st.attitude[:, ev.target] = np.minimum(1.0, st.attitude[:, ev.target] + fx.campaign_attitude * m)
+        st.attitude[:, ev.target] = np.minimum(
+            1.0, st.attitude[:, ev.target] + fx.campaign_attitude * m
+        )
     elif ev.kind == "viral_post":
         firm.reputation = max(0.0, firm.reputation - fx.viral_reputation * m)
         hit = model.streams.shock.random(st.n) < fx.viral_reach * m
-        st.attitude[hit, ev.target] = np.maximum(0.0, st.attitude[hit, ev.target] - fx.viral_attitude)
+        st.attitude[hit, ev.target] = np.maximum(
+            0.0, st.attitude[hit, ev.target] - fx.viral_attitude
+        )
     elif ev.kind == "expectation_jump":
         st.expectation += np.float32(fx.expectation_jump * m)
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
@@ -117,7 +123,9 @@ def touches_focal(ev: ShockEvent, focal: int = 0) -> bool:
     return not (ev.kind in ("outage", "viral_post") and ev.target != focal)
 
 
-def detection(events: list[ShockEvent], alarm_steps: list[int], grace: int, focal: int = 0) -> list[float]:
+def detection(
+    events: list[ShockEvent], alarm_steps: list[int], grace: int, focal: int = 0
+) -> list[float]:
     """Per shock touching the focal firm: weeks from its start to the firm's first alarm, if that
     alarm comes before the shock's end + ``grace`` weeks; NaN for a missed shock."""
     out = []
@@ -140,7 +148,9 @@ def detection_latency(latencies: list[float]) -> float:
     return float(np.mean(hit)) if hit else float("nan")
 
 
-def false_alarm_rate(alarm_weeks: np.ndarray, steps: np.ndarray, events: list[ShockEvent], grace: int) -> float:
+def false_alarm_rate(
+    alarm_weeks: np.ndarray, steps: np.ndarray, events: list[ShockEvent], grace: int
+) -> float:
     """Share of the given weeks, outside every shock's [start, end + grace), in which the alarm rang."""
     calm = np.ones(len(steps), dtype=bool)
     for ev in events:
@@ -148,8 +158,13 @@ def false_alarm_rate(alarm_weeks: np.ndarray, steps: np.ndarray, events: list[Sh
     return float(alarm_weeks[calm].mean()) if calm.any() else float("nan")
 
 
-def recovery_time(series: np.ndarray, steps: np.ndarray, events: list[ShockEvent], tolerance: float,
-                  reference: np.ndarray | None = None) -> float:
+def recovery_time(
+    series: np.ndarray,
+    steps: np.ndarray,
+    events: list[ShockEvent],
+    tolerance: float,
+    reference: np.ndarray | None = None,
+) -> float:
     """Weeks from a shock's start until the true KPI (4-week EMA) is back within ``tolerance``
     of where it would have been, after first falling more than ``tolerance`` below it.
 
@@ -175,7 +190,7 @@ def recovery_time(series: np.ndarray, steps: np.ndarray, events: list[ShockEvent
         if below.size == 0:
             out.append(0.0)
             continue
-        back = np.flatnonzero(gap[below[0]:] >= 0)
+        back = np.flatnonzero(gap[below[0] :] >= 0)
         out.append(float(below[0] + back[0]) if back.size else np.nan)
     return float(np.nanmean(out)) if out and not np.all(np.isnan(out)) else float("nan")
 

@@ -129,4 +129,6 @@ def implementation(firm: FirmParams, mech: MechanismParams) -> tuple[int, float]
 
 def support_cost(firm: FirmParams) -> float:
     """Weekly cost of the six factors per 1,000 market customers: Σ c_x · x²."""
-    return sum(getattr(firm.support_cost, f) * getattr(firm.support, f) ** 2 for f in SUPPORT_FACTORS)
+    return sum(
+        getattr(firm.support_cost, f) * getattr(firm.support, f) ** 2 for f in SUPPORT_FACTORS
+    )

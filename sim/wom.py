@@ -17,7 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def senders(satisfaction: np.ndarray, journey: np.ndarray, sociability: np.ndarray, u: np.ndarray, cp) -> tuple[np.ndarray, np.ndarray]:
+def senders(
+    satisfaction: np.ndarray, journey: np.ndarray, sociability: np.ndarray, u: np.ndarray, cp
+) -> tuple[np.ndarray, np.ndarray]:
     """(recommend, warn) masks among customers with a journey this week.
 
     The propensity is a U in satisfaction: ``rate⁺·(s − s_n)/(1 − s_n)`` above the neutral
@@ -31,8 +33,13 @@ def senders(satisfaction: np.ndarray, journey: np.ndarray, sociability: np.ndarr
 
 
 def spread(
-    adjacency: sp.csr_matrix, talkers: np.ndarray, firm: np.ndarray, recommend: np.ndarray, warn: np.ndarray,
-    n_firms: int, negative_reach: float,
+    adjacency: sp.csr_matrix,
+    talkers: np.ndarray,
+    firm: np.ndarray,
+    recommend: np.ndarray,
+    warn: np.ndarray,
+    n_firms: int,
+    negative_reach: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who hears word of mouth this week, and how much: ``(heard, positive, negative)``.
 
@@ -54,7 +61,9 @@ def spread(
     return heard, received[:, :n_firms], received[:, n_firms:]
 
 
-def listen(attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: np.ndarray, cp) -> None:
+def listen(
+    attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: np.ndarray, cp
+) -> None:
     """Receivers update (in place), firm by firm: the attitude toward k rises with
     recommendations of k and falls with warnings about k (bounded updates), and the expectation
     of k moves with the net messages about k — praise of a rival raises what is expected of the
@@ -78,7 +87,9 @@ def row_sum(a: np.ndarray) -> np.ndarray:
     return total
 
 
-def recruit(aware: np.ndarray, pos: np.ndarray, eligible: np.ndarray, u: np.ndarray, rate: float) -> np.ndarray:
+def recruit(
+    aware: np.ndarray, pos: np.ndarray, eligible: np.ndarray, u: np.ndarray, rate: float
+) -> np.ndarray:
     """Prospects become aware of firm k with probability 1 − (1 − q)^messages (in place); returns new awareness."""
     p_aware = 1.0 - (1.0 - rate) ** pos
     new = eligible[:, None] & ~aware & (u < p_aware)
@@ -86,16 +97,27 @@ def recruit(aware: np.ndarray, pos: np.ndarray, eligible: np.ndarray, u: np.ndar
     return new
 
 
-def reviews(recommend: np.ndarray, warn: np.ndarray, firm: np.ndarray, u: np.ndarray, n_firms: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
+def reviews(
+    recommend: np.ndarray,
+    warn: np.ndarray,
+    firm: np.ndarray,
+    u: np.ndarray,
+    n_firms: int,
+    rate: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Public reviews posted this week per firm (positive, negative); the unhappy post twice as often."""
     pos_post = recommend & (u < rate)
     neg_post = warn & (u < 2.0 * rate)
     fk = np.maximum(firm, 0)
-    return (np.bincount(fk[pos_post], minlength=n_firms).astype(float),
-            np.bincount(fk[neg_post], minlength=n_firms).astype(float))
+    return (
+        np.bincount(fk[pos_post], minlength=n_firms).astype(float),
+        np.bincount(fk[neg_post], minlength=n_firms).astype(float),
+    )
 
 
-def update_reputation(reputation: np.ndarray, pos: np.ndarray, neg: np.ndarray, learning: float) -> np.ndarray:
+def update_reputation(
+    reputation: np.ndarray, pos: np.ndarray, neg: np.ndarray, learning: float
+) -> np.ndarray:
     """Reputation moves toward the share of positive reviews, faster the more reviews there are."""
     total = pos + neg
     share = np.where(total > 0, pos / np.maximum(total, 1), reputation)

@@ -18,12 +18,21 @@ CXSIM = [sys.executable, "-m", "experiments.cli"]
 
 def cxsim(*args, cwd=None):
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    return subprocess.run([*CXSIM, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return subprocess.run(
+        [*CXSIM, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
 
 
 def test_run_writes_every_output(tmp_path):
     out = tmp_path / "run"
-    r = cxsim("run", "population.n_customers=400", "steps=20", "evaluation.burn_in=4", f"hydra.run.dir={out}", cwd=tmp_path)
+    r = cxsim(
+        "run",
+        "population.n_customers=400",
+        "steps=20",
+        "evaluation.burn_in=4",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "nps" in r.stdout and "cumulative_profit" in r.stdout
     ts = pd.read_parquet(out / "timeseries.parquet")
@@ -43,8 +52,16 @@ def test_run_writes_every_output(tmp_path):
 
 def test_same_seed_same_outputs_via_cli(tmp_path):
     for name in ("a", "b"):
-        r = cxsim("run", "population.n_customers=300", "steps=10", "evaluation.burn_in=4", "seed=5", "output.figure=false",
-                  f"hydra.run.dir={tmp_path / name}", cwd=tmp_path)
+        r = cxsim(
+            "run",
+            "population.n_customers=300",
+            "steps=10",
+            "evaluation.burn_in=4",
+            "seed=5",
+            "output.figure=false",
+            f"hydra.run.dir={tmp_path / name}",
+            cwd=tmp_path,
+        )
         assert r.returncode == 0, r.stderr
     a = pd.read_parquet(tmp_path / "a" / "timeseries.parquet")
     b = pd.read_parquet(tmp_path / "b" / "timeseries.parquet")

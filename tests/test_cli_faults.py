@@ -15,7 +15,13 @@ import pytest
 from experiments.cli import COMMANDS, HELP, main
 from experiments.lock import LOCK_NAME, RunDirBusy, run_dir_lock
 
-TINY = ["population.n_customers=100", "steps=5", "evaluation.burn_in=1", "output.figure=false", "output.quiet=true"]
+TINY = [
+    "population.n_customers=100",
+    "steps=5",
+    "evaluation.burn_in=1",
+    "output.figure=false",
+    "output.quiet=true",
+]
 
 
 def _one_line(capsys, prefix):
@@ -93,7 +99,9 @@ def test_run_dir_is_a_file(tmp_path, capsys):
 
 def test_run_dir_not_writable(tmp_path, capsys, monkeypatch):
     real = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode)
+    )
     assert main(["run", *TINY, f"hydra.run.dir={tmp_path / 'out'}"]) == 2
     assert "read-only" in _one_line(capsys, "cxsim run: error:")
     assert not (tmp_path / "out").exists()
@@ -135,8 +143,9 @@ def test_permission_error_mid_run_is_exit_2(tmp_path, capsys, monkeypatch):
 def _ro_tmpfs_available() -> bool:
     if not shutil.which("unshare") or sys.platform != "linux":
         return False
-    r = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                       capture_output=True)
+    r = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True
+    )
     return r.returncode == 0
 
 
@@ -154,8 +163,9 @@ def test_real_full_disk_and_read_only_mount(tmp_path):
         f"{cx} run population.n_customers=100 steps=5 evaluation.burn_in=1 hydra.run.dir={mnt}/run; echo rc=$?"
     )
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    r = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
-                       env=env, timeout=300)
+    r = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
     codes = [line for line in r.stdout.splitlines() if line.startswith("rc=")]
     assert codes == ["rc=1", "rc=2"], r.stdout + r.stderr
     errs = r.stderr.strip().splitlines()
@@ -166,8 +176,17 @@ def test_real_full_disk_and_read_only_mount(tmp_path):
 # ------------------------------------------------------------------------ Dask, lock, shocks
 def test_unreachable_scheduler_fails_fast(tmp_path, capsys):
     t0 = time.perf_counter()
-    rc = main(["compare", *TINY, "replicates=2", "scenarios=[baseline,fast_cadence]",
-               "executor=dask", "executor.address=tcp://127.0.0.1:1", f"hydra.run.dir={tmp_path / 'o'}"])
+    rc = main(
+        [
+            "compare",
+            *TINY,
+            "replicates=2",
+            "scenarios=[baseline,fast_cadence]",
+            "executor=dask",
+            "executor.address=tcp://127.0.0.1:1",
+            f"hydra.run.dir={tmp_path / 'o'}",
+        ]
+    )
     assert rc == 1 and time.perf_counter() - t0 < 15
     assert "no Dask scheduler" in _one_line(capsys, "cxsim compare: error:")
     assert not (tmp_path / "o").exists()
@@ -213,8 +232,15 @@ def test_killed_holder_leaves_no_stale_lock(tmp_path, capsys):
 def test_shock_after_the_end(tmp_path, capsys):
     assert main(["run", *TINY, "scenario=outage", f"hydra.run.dir={tmp_path / 'o'}"]) == 2
     assert "shocks.outage.start" in _one_line(capsys, "cxsim run: error:")
-    rc = main(["compare", *TINY, "scenarios=[baseline,outage]", "replicates=2",
-               f"hydra.run.dir={tmp_path / 'c'}"])
+    rc = main(
+        [
+            "compare",
+            *TINY,
+            "scenarios=[baseline,outage]",
+            "replicates=2",
+            f"hydra.run.dir={tmp_path / 'c'}",
+        ]
+    )
     assert rc == 2 and "shocks.outage.start" in _one_line(capsys, "cxsim compare: error:")
 
 

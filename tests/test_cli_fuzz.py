@@ -23,34 +23,108 @@ from experiments.cli import main
 from sim.params import describe
 
 N_EXAMPLES = 120
-SMALL = ["population.n_customers=60", "steps=3", "evaluation.burn_in=1", "output.figure=false", "output.quiet=true",
-         "executor=serial", "replicates=2", "market.network.mean_degree=4"]
+SMALL = [
+    "population.n_customers=60",
+    "steps=3",
+    "evaluation.burn_in=1",
+    "output.figure=false",
+    "output.quiet=true",
+    "executor=serial",
+    "replicates=2",
+    "market.network.mean_degree=4",
+]
 # files that a finished command writes last; seen after a failure they would lie
-COMPLETE = ("kpis.json", "timeseries.parquet", "comparison.csv", "comparison.md", "runs.csv",
-            "sweep.csv", "sweep_summary.csv")
+COMPLETE = (
+    "kpis.json",
+    "timeseries.parquet",
+    "comparison.csv",
+    "comparison.md",
+    "runs.csv",
+    "sweep.csv",
+    "sweep_summary.csv",
+)
 
 KEYS = [
     *[k for k, _, _ in describe()],
-    "seed", "steps", "replicates", "scenario", "scenarios", "executor", "executor.n_jobs",
-    "executor.address", "output.kpis", "sweep.grid", "+typo", "~seed", "typo", "firm..price",
-    "firm.support", "", "population.segments.digital.share", "shocks.outage.start",
+    "seed",
+    "steps",
+    "replicates",
+    "scenario",
+    "scenarios",
+    "executor",
+    "executor.n_jobs",
+    "executor.address",
+    "output.kpis",
+    "sweep.grid",
+    "+typo",
+    "~seed",
+    "typo",
+    "firm..price",
+    "firm.support",
+    "",
+    "population.segments.digital.share",
+    "shocks.outage.start",
 ]
 VALUES = st.one_of(
-    st.integers(-10**6, 10**6).map(str),
+    st.integers(-(10**6), 10**6).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["true", "null", "[]", "{}", "[1,2]", "outage", "baseline", "nan", "-inf",
-                     "'x y'", "${steps}", "${oops}", "[baseline,outage]", "serial", "dask",
-                     "{firm.support.human:[0.2,0.8]}", "tcp://127.0.0.1:1", "1e400", "0x10",
-                     "é", "'é'", "a=b", "[", "}", "\\", "'", "\"", "  "]),
+    st.sampled_from(
+        [
+            "true",
+            "null",
+            "[]",
+            "{}",
+            "[1,2]",
+            "outage",
+            "baseline",
+            "nan",
+            "-inf",
+            "'x y'",
+            "${steps}",
+            "${oops}",
+            "[baseline,outage]",
+            "serial",
+            "dask",
+            "{firm.support.human:[0.2,0.8]}",
+            "tcp://127.0.0.1:1",
+            "1e400",
+            "0x10",
+            "é",
+            "'é'",
+            "a=b",
+            "[",
+            "}",
+            "\\",
+            "'",
+            '"',
+            "  ",
+        ]
+    ),
     st.text(string.printable, max_size=8),
 )
 OVERRIDE = st.builds(lambda k, v: f"{k}={v}", st.sampled_from(KEYS), VALUES)
-RAW = st.one_of(OVERRIDE, st.sampled_from(["-m", "--cfg", "--frob", "-h", "=", "x", "--"]),
-                st.text(string.printable + "é", max_size=12))
-COMMAND = st.sampled_from(["run", "run", "compare", "sweep", "scenarios", "kpis", "params",
-                           "report", "nope"])
-DIR = st.sampled_from(["out", "a b", "résultats", "'résultats'", "file", "file/sub", "", "sub/../out2",
-                       "deep/er/dir", "ro"])
+RAW = st.one_of(
+    OVERRIDE,
+    st.sampled_from(["-m", "--cfg", "--frob", "-h", "=", "x", "--"]),
+    st.text(string.printable + "é", max_size=12),
+)
+COMMAND = st.sampled_from(
+    ["run", "run", "compare", "sweep", "scenarios", "kpis", "params", "report", "nope"]
+)
+DIR = st.sampled_from(
+    [
+        "out",
+        "a b",
+        "résultats",
+        "'résultats'",
+        "file",
+        "file/sub",
+        "",
+        "sub/../out2",
+        "deep/er/dir",
+        "ro",
+    ]
+)
 
 _counter = itertools.count()
 
@@ -66,8 +140,13 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.slow
-@settings(max_examples=N_EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=N_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(command=COMMAND, args=st.lists(RAW, max_size=4), directory=DIR)
 def test_command_line_fuzz(tmp_path_factory, command, args, directory):
     base = tmp_path_factory.mktemp(f"fuzz{next(_counter)}")

@@ -17,7 +17,13 @@ from sim.kpis import RUN
 from tests._kill_helpers import kill_group, run_cxsim, start_cxsim, stored_runs, wait_until
 
 # 61 weeks: the outage scenario's shock starts at week 60 (a shock after the end is an error)
-TINY = ["population.n_customers=200", "steps=61", "evaluation.burn_in=4", "output.quiet=true", "output.figure=false"]
+TINY = [
+    "population.n_customers=200",
+    "steps=61",
+    "evaluation.burn_in=4",
+    "output.quiet=true",
+    "output.figure=false",
+]
 
 
 def _compare(tmp_path, name, *overrides):

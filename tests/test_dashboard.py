@@ -314,8 +314,16 @@ def test_page_renders_with_lessons_menu_sliders_and_counters():
             assert lv.label in found, lv.label
         assert found["Random seed"].v_model == 42 and found["Customers"].v_model == 2000
         assert found["Omnichannel"].label == "Omnichannel: 0.50"  # the value is in the label
-        for label in ("▶ Play", "Step", "Reset", "Outage", "Viral post", "Rival campaign",
-                      "Downturn", "Expectation jump"):
+        for label in (
+            "▶ Play",
+            "Step",
+            "Reset",
+            "Outage",
+            "Viral post",
+            "Rival campaign",
+            "Downturn",
+            "Expectation jump",
+        ):
             button(rc, label)
         c = counters()
         assert c["cx-week"] == "0 / 104" and c["cx-nps"] == "–"
@@ -340,7 +348,9 @@ def test_step_lesson_slider_reset_and_shock_through_the_page():
         assert {w.chart["key"] for w in charts} == {"nps", "market_share", "profit", "retention"}
 
         # a lesson: a new run with the lesson's parameters, sliders at its values, run A kept
-        rc.find(v.Select, label="Lesson").widget.v_model = LESSON_BY_KEY["support_overinvestment"].title
+        rc.find(v.Select, label="Lesson").widget.v_model = LESSON_BY_KEY[
+            "support_overinvestment"
+        ].title
         m = session.model
         assert m.lesson == "support_overinvestment" and m.steps == 0 and m.n == N
         assert m.params == params_for("support_overinvestment", {"n_customers": N})

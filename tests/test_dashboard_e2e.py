@@ -164,7 +164,9 @@ def test_dashboard_in_a_browser(server, tmp_path):
         try:
 
             def open_page(width: int = 1280, height: int = 720):
-                context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, accept_downloads=True
+                )
                 page = context.new_page()
                 page.set_default_timeout(TIMEOUT_MS)
                 page.route("**/*", only_localhost)
@@ -213,7 +215,10 @@ def test_dashboard_in_a_browser(server, tmp_path):
                 page.locator(".cx-speed button", has_text="max").click()
                 w0 = week()
                 page.get_by_role("button", name="▶ Play").click()
-                page.wait_for_function("(w) => Number(document.querySelector('.cx-week').innerText.split('/')[0]) > w", arg=w0)
+                page.wait_for_function(
+                    "(w) => Number(document.querySelector('.cx-week').innerText.split('/')[0]) > w",
+                    arg=w0,
+                )
                 t0, w1 = time.monotonic(), week()
                 page.wait_for_timeout(seconds * 1000)
                 t1, w2 = time.monotonic(), week()
@@ -234,7 +239,9 @@ def test_dashboard_in_a_browser(server, tmp_path):
             expect(page.locator(".cx-chart")).to_have_count(4)
             expect(page.locator(".cx-network svg.cx-svg circle")).to_have_count(300)
             startup = time.monotonic() - t0
-            print(f"[dashboard] first figures {startup:.1f} s after the page was requested ({_load()})")
+            print(
+                f"[dashboard] first figures {startup:.1f} s after the page was requested ({_load()})"
+            )
             expect(page.locator(".cx-week")).to_have_text("0 / 104")
             assert text("nps") == "–" and text("customers").endswith("/ 2,000")
             expect(page.locator('.cx-chart[data-kpi="nps"] .cx-xaxis')).to_contain_text("week")
@@ -271,15 +278,23 @@ def test_dashboard_in_a_browser(server, tmp_path):
             # a lesson: a new run; the previous one stays as a faded line, with window means
             page.locator(".cx-lesson-menu .v-select .v-input__slot").click()
             page.get_by_role("option", name="Support that costs more than it earns").click()
-            expect(page.locator(".cx-lesson-title")).to_have_text("Support that costs more than it earns")
+            expect(page.locator(".cx-lesson-title")).to_have_text(
+                "Support that costs more than it earns"
+            )
             expect(page.locator(".cx-week")).to_have_text("0 / 104")
-            expect(page.locator('.cx-chart[data-kpi="nps"] .cx-legend')).to_contain_text("previous: Free play")
-            means = page.locator('.cx-chart[data-kpi="profit"] .cx-mean-text')  # one per profit claim
+            expect(page.locator('.cx-chart[data-kpi="nps"] .cx-legend')).to_contain_text(
+                "previous: Free play"
+            )
+            means = page.locator(
+                '.cx-chart[data-kpi="profit"] .cx-mean-text'
+            )  # one per profit claim
             expect(means.nth(0)).to_contain_text("mean weeks 1–52")
             expect(means.nth(1)).to_contain_text("mean weeks 53–104")
             expect(page.get_by_text("Human support: 1.00")).to_be_visible()
             step(2)
-            expect(page.locator('.cx-chart[data-kpi="nps"] .cx-mean-text')).to_contain_text("this run")
+            expect(page.locator('.cx-chart[data-kpi="nps"] .cx-mean-text')).to_contain_text(
+                "this run"
+            )
 
             # a slider, then Reset: 20,000 customers, measured while playing
             slider = page.get_by_role("slider", name="Customers")
@@ -319,7 +334,9 @@ def test_dashboard_in_a_browser(server, tmp_path):
             expect(page.locator(".cx-shock-message")).to_contain_text("outage on web")
             step(1)
             expect(page.locator(".cx-shock-log")).to_contain_text("active (ends after week 4)")
-            expect(page.locator('.cx-chart[data-kpi="nps"] .cx-bands')).to_contain_text("outage web 3–4")
+            expect(page.locator('.cx-chart[data-kpi="nps"] .cx-bands')).to_contain_text(
+                "outage web 3–4"
+            )
             step(2)
             expect(page.locator(".cx-shock-log")).to_contain_text("ended after week 4")
 
@@ -354,7 +371,9 @@ def test_dashboard_in_a_browser(server, tmp_path):
             # before Pause can be pressed
             page.locator(".cx-speed button", has_text="25").click()
             page.get_by_role("button", name="▶ Play").click()
-            page.wait_for_function("() => Number(document.querySelector('.cx-week').innerText.split('/')[0]) >= 40")
+            page.wait_for_function(
+                "() => Number(document.querySelector('.cx-week').innerText.split('/')[0]) >= 40"
+            )
             page.get_by_role("button", name="❚❚ Pause").click()
             page.wait_for_timeout(1000)
             assert week() >= 40, "pausing re-rendered the page with stale data"

@@ -46,7 +46,9 @@ def test_claims_are_well_formed():
         assert f"weeks {c.first}–{c.last}" in text and c.direction in text, (key, c)
 
 
-@pytest.mark.parametrize(("key", "claim"), CLAIMS, ids=[f"{k}-{c.kpi}-{c.first}-{c.last}" for k, c in CLAIMS])
+@pytest.mark.parametrize(
+    ("key", "claim"), CLAIMS, ids=[f"{k}-{c.kpi}-{c.first}-{c.last}" for k, c in CLAIMS]
+)
 def test_lesson_claim_holds_for_every_seed(key, claim):
     steps = max(claim.last, 104)
     here = [window_mean(key, s, claim, steps) for s in SEEDS]

@@ -13,7 +13,13 @@ distributed = pytest.importorskip("distributed")
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("dask_cluster")]
 
-TINY = ["population.n_customers=300", "steps=64", "evaluation.burn_in=4", "replicates=3", "scenarios=[baseline,outage]"]
+TINY = [
+    "population.n_customers=300",
+    "steps=64",
+    "evaluation.burn_in=4",
+    "replicates=3",
+    "scenarios=[baseline,outage]",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +40,10 @@ def test_compare_on_a_running_scheduler_equals_serial(tmp_path, scheduler):
     with distributed.Client(address) as client:
         before = client.run_on_scheduler(_transitions)
     out = {}
-    for name, ex in [("serial", ["executor=serial"]), ("dask", ["executor=dask", f"executor.address={address}"])]:
+    for name, ex in [
+        ("serial", ["executor=serial"]),
+        ("dask", ["executor=dask", f"executor.address={address}"]),
+    ]:
         proc = run_cxsim(["compare", *TINY, *ex, f"hydra.run.dir={tmp_path / name}"], cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         out[name] = pd.read_csv(tmp_path / name / "comparison.csv")

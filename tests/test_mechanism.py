@@ -43,7 +43,11 @@ DRIVES = {
     "financial": ("mean_quality", "final", +1),
     "methodological": ("map_error", "mean", -1),
     "technical": ("complaints", "mean", -1),
-    "technological": ("ces", "mean", -1),  # the ceiling on omnichannel integration: fewer seams, less effort
+    "technological": (
+        "ces",
+        "mean",
+        -1,
+    ),  # the ceiling on omnichannel integration: fewer seams, less effort
     "material": ("mean_quality", "final", +1),
     "human": ("mean_quality", "final", +1),
 }
@@ -63,11 +67,19 @@ def test_support_factor_reaches_loyalty(name):
 
 
 NOT_FREE = [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
-        "since effort harms loyalty directly (issue 14), fewer failures keep enough customers that "
-        "technical support at 1.0 out-earns its cost within 104 weeks (cumulative profit 508 k at 0.5 "
-        "vs 520 k at 1.0, 2,000 customers, seeds of this module); its cost was not raised to pass this test"
-    ))) if name == "technical" else name
+    pytest.param(
+        name,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason=(
+                "since effort harms loyalty directly (issue 14), fewer failures keep enough customers that "
+                "technical support at 1.0 out-earns its cost within 104 weeks (cumulative profit 508 k at 0.5 "
+                "vs 520 k at 1.0, 2,000 customers, seeds of this module); its cost was not raised to pass this test"
+            ),
+        ),
+    )
+    if name == "technical"
+    else name
     for name in SUPPORT_FACTORS
 ]
 
@@ -75,14 +87,21 @@ NOT_FREE = [
 @pytest.mark.parametrize("name", NOT_FREE)
 def test_support_is_never_free(name):
     """At the top of its range the factor costs more than it earns: profit below the mid level."""
-    mid, top = mean(factor(name, 0.5), "cumulative_profit"), mean(factor(name, 1.0), "cumulative_profit")
+    mid, top = (
+        mean(factor(name, 0.5), "cumulative_profit"),
+        mean(factor(name, 1.0), "cumulative_profit"),
+    )
     assert top < mid, f"{name}: cumulative profit {mid:,.0f} at 0.5 vs {top:,.0f} at 1.0"
-    assert mean(factor(name, 1.0), "total_support_cost") > mean(factor(name, 0.5), "total_support_cost")
+    assert mean(factor(name, 1.0), "total_support_cost") > mean(
+        factor(name, 0.5), "total_support_cost"
+    )
 
 
 def test_methodological_support_reduces_measurement_error():
-    low, high = mean(factor("methodological", 0.1), "measurement_error", "abs_mean"), mean(
-        factor("methodological", 1.0), "measurement_error", "abs_mean")
+    low, high = (
+        mean(factor("methodological", 0.1), "measurement_error", "abs_mean"),
+        mean(factor("methodological", 1.0), "measurement_error", "abs_mean"),
+    )
     assert high < low
 
 
@@ -125,8 +144,12 @@ def test_technical_support_reduces_failures():
 
 
 def test_faster_cadence_recovers_sooner_after_outage():
-    fast = mean(runs(("scenario=outage", "firm.policy.improvement_cadence=2"), steps=90), "recovery_time")
-    slow = mean(runs(("scenario=outage", "firm.policy.improvement_cadence=26"), steps=90), "recovery_time")
+    fast = mean(
+        runs(("scenario=outage", "firm.policy.improvement_cadence=2"), steps=90), "recovery_time"
+    )
+    slow = mean(
+        runs(("scenario=outage", "firm.policy.improvement_cadence=26"), steps=90), "recovery_time"
+    )
     assert fast < slow
 
 
@@ -135,8 +158,12 @@ def test_better_measurement_detects_a_mild_outage_more_often_and_sooner():
     technological support at 1 the firm detects it in more runs, or as often and sooner, than at 0
     (detection rate counts misses; latency is over the detected shocks only)."""
     overrides = ("scenario=outage", "shocks.outage.magnitude=0.15")
-    weak = runs((*overrides, "firm.support.methodological=0.0", "firm.support.technological=0.0"), steps=70)
-    strong = runs((*overrides, "firm.support.methodological=1.0", "firm.support.technological=1.0"), steps=70)
+    weak = runs(
+        (*overrides, "firm.support.methodological=0.0", "firm.support.technological=0.0"), steps=70
+    )
+    strong = runs(
+        (*overrides, "firm.support.methodological=1.0", "firm.support.technological=1.0"), steps=70
+    )
     rate_w, rate_s = mean(weak, "detection_rate"), mean(strong, "detection_rate")
     assert rate_s >= rate_w
     if rate_s == rate_w:
@@ -146,8 +173,11 @@ def test_better_measurement_detects_a_mild_outage_more_often_and_sooner():
 def test_detection_rate_counts_misses_and_latency_only_detected():
     from sim.shocks import ShockEvent, detection, detection_latency, detection_rate
 
-    events = [ShockEvent("outage", 10, 14, 0, 0.5), ShockEvent("viral_post", 30, 31, 0, 0.5),
-              ShockEvent("outage", 50, 52, 1, 0.5)]  # the last one hits the rival: not scored
+    events = [
+        ShockEvent("outage", 10, 14, 0, 0.5),
+        ShockEvent("viral_post", 30, 31, 0, 0.5),
+        ShockEvent("outage", 50, 52, 1, 0.5),
+    ]  # the last one hits the rival: not scored
     lat = detection(events, alarm_steps=[3, 12, 45], grace=6)
     assert len(lat) == 2 and lat[0] == 2.0 and np.isnan(lat[1])  # alarm at 45 is after 31 + 6
     assert detection_rate(lat) == 0.5 and detection_latency(lat) == 2.0
@@ -155,8 +185,14 @@ def test_detection_rate_counts_misses_and_latency_only_detected():
 
 
 def test_stronger_rival_takes_market_share():
-    strong = runs(("market.rivals.rival.policy.omnichannel=1.0", "market.rivals.rival.support.human=1.0",
-                   "market.rivals.rival.support.technical=1.0", "market.rivals.rival.policy.cx_budget=1200"))
+    strong = runs(
+        (
+            "market.rivals.rival.policy.omnichannel=1.0",
+            "market.rivals.rival.support.human=1.0",
+            "market.rivals.rival.support.technical=1.0",
+            "market.rivals.rival.policy.cx_budget=1200",
+        )
+    )
     assert mean(strong, "market_share") < mean(runs(), "market_share") - 0.02
 
 
@@ -178,7 +214,9 @@ def test_false_alarm_rate_is_consistent_with_the_stated_significance():
     alpha = params_from_overrides(list(BASE)).mechanism.detection_alpha
     weeks = sum(len(r.timeseries) for r in quiet)
     rate = float(np.mean([r.timeseries["alarm"].mean() for r in quiet]))
-    assert rate <= alpha + 2 * np.sqrt(alpha * (1 - alpha) / weeks), f"false alarms in {rate:.2%} of weeks"
+    assert rate <= alpha + 2 * np.sqrt(alpha * (1 - alpha) / weeks), (
+        f"false alarms in {rate:.2%} of weeks"
+    )
     warmup = params_from_overrides(list(BASE)).mechanism.detection_warmup
     assert all(r.timeseries["alarm"].iloc[:warmup].sum() == 0 for r in quiet)
     loose = runs(("mechanism.detection_alpha=0.2",), steps=104)
@@ -188,13 +226,16 @@ def test_false_alarm_rate_is_consistent_with_the_stated_significance():
 # --------------------------------------------------------------------------------------------
 # like compared with like (issue 14): more satisfaction never raises the focal firm's churn
 # --------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "measured +0.4 points of annual churn (0.246 -> 0.250, 4 seeds x 2,500 customers), down from +4.5 "
-    "before attitudes toward every firm were built the same way; what is left: word of mouth moves an "
-    "attitude by saturating steps toward 1 (praise) or 0 (warnings), not toward the talker's experience, "
-    "so with more praise in the market a rarely experienced rival's attitude drifts up faster than the "
-    "own firm's, which own journeys anchor at their satisfaction"
-))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "measured +0.4 points of annual churn (0.246 -> 0.250, 4 seeds x 2,500 customers), down from +4.5 "
+        "before attitudes toward every firm were built the same way; what is left: word of mouth moves an "
+        "attitude by saturating steps toward 1 (praise) or 0 (warnings), not toward the talker's experience, "
+        "so with more praise in the market a rarely experienced rival's attitude drifts up faster than the "
+        "own firm's, which own journeys anchor at their satisfaction"
+    ),
+)
 def test_raising_everyones_satisfaction_does_not_raise_churn():
     """satisfaction_baseline +20% raises satisfaction with every firm. Before attitudes toward all
     firms were built the same way, it raised the focal firm's annual churn by 4.5 points (the
@@ -202,7 +243,10 @@ def test_raising_everyones_satisfaction_does_not_raise_churn():
     base = runs()
     up = runs(customer__satisfaction_baseline=round(0.66 * 1.2, 3))
     assert mean(up, "nps") > mean(base, "nps")
-    assert mean(up, "annual_churn") <= mean(base, "annual_churn"), (mean(base, "annual_churn"), mean(up, "annual_churn"))
+    assert mean(up, "annual_churn") <= mean(base, "annual_churn"), (
+        mean(base, "annual_churn"),
+        mean(up, "annual_churn"),
+    )
 
 
 class _FocalDelight(CXModel):
@@ -212,7 +256,9 @@ class _FocalDelight(CXModel):
         super()._phase_evaluate()
         w = self._week
         mine = w["rows"][w["j_dealer"] == 0]
-        self.state.satisfaction[mine] = np.minimum(self.state.satisfaction[mine] + np.float32(0.1), 1.0)
+        self.state.satisfaction[mine] = np.minimum(
+            self.state.satisfaction[mine] + np.float32(0.1), 1.0
+        )
 
 
 def test_raising_satisfaction_with_the_focal_firm_only_lowers_its_churn():
@@ -226,6 +272,8 @@ def test_raising_satisfaction_with_the_focal_firm_only_lowers_its_churn():
             m = cls(params, rng=s, customer_agents=False)
             for _ in range(78):
                 m.step()
-            values.append(window_kpis(timeseries(m), (53, 78), m._discount, (0.0, 0.0))["annual_churn"])
+            values.append(
+                window_kpis(timeseries(m), (53, 78), m._discount, (0.0, 0.0))["annual_churn"]
+            )
         churn[cls.__name__] = float(np.mean(values))
     assert churn["_FocalDelight"] < churn["CXModel"], churn

@@ -41,7 +41,9 @@ def run(model: CXModel, steps: int = STEPS) -> CXModel:
 def last_week(params, seed: int, steps: int) -> pd.Series:
     """The weekly KPIs of the last week of ``run_model`` (batch_run collects weekly values, not
     the run-level window KPIs)."""
-    return run_model(with_updates(params, {"evaluation.burn_in": 0}), seed, steps).timeseries.iloc[-1]
+    return run_model(with_updates(params, {"evaluation.burn_in": 0}), seed, steps).timeseries.iloc[
+        -1
+    ]
 
 
 def kpi_frame(model: CXModel) -> pd.DataFrame:
@@ -62,12 +64,24 @@ def test_batch_run_plain_values_matches_run_model(params, start_method):
     )
     df = pd.DataFrame(rows)
     assert len(df) == 4
-    assert list(df.columns) == [*BATCH_COLUMNS, "params", "support_human", "customer_agents", "rng", *SERIES, "seed"]
+    assert list(df.columns) == [
+        *BATCH_COLUMNS,
+        "params",
+        "support_human",
+        "customer_agents",
+        "rng",
+        *SERIES,
+        "seed",
+    ]
     assert (df["Step"] == STEPS).all()
-    assert sorted(zip(df["support_human"], df["rng"], strict=True)) == [(h, s) for h in (0.2, 0.8) for s in SEEDS]
+    assert sorted(zip(df["support_human"], df["rng"], strict=True)) == [
+        (h, s) for h in (0.2, 0.8) for s in SEEDS
+    ]
     assert (df["seed"] == df["rng"]).all()
     for _, row in df.iterrows():
-        expected = last_week(with_updates(params, {"firm.support.human": row["support_human"]}), row["rng"], STEPS)
+        expected = last_week(
+            with_updates(params, {"firm.support.human": row["support_human"]}), row["rng"], STEPS
+        )
         got = {k: row[k] for k in SERIES}
         pd.testing.assert_series_equal(pd.Series(got), pd.Series({k: expected[k] for k in SERIES}))
 
@@ -87,7 +101,9 @@ def test_batch_run_every_step_equals_the_timeseries(params, start_method):
     assert len(df) == 2 * 2 * STEPS and df["RunId"].nunique() == 4
     for (run_id, seed), part in df.groupby(["RunId", "rng"]):
         p = part["params"].iloc[0]
-        expected = run_model(with_updates(p, {"firm.support.technical": 0.7}), seed, STEPS).timeseries
+        expected = run_model(
+            with_updates(p, {"firm.support.technical": 0.7}), seed, STEPS
+        ).timeseries
         assert part["Step"].tolist() == expected["step"].tolist(), run_id
         pd.testing.assert_frame_equal(
             part[list(SERIES)].reset_index(drop=True), expected[list(SERIES)], check_exact=True
@@ -96,14 +112,19 @@ def test_batch_run_every_step_equals_the_timeseries(params, start_method):
 
 def test_batch_run_with_fresh_seeds_records_them(params, start_method):
     rows = mesa.batch_run(
-        CXModel, parameters={"params": params, "customer_agents": False}, rng=[None, None], max_steps=3,
+        CXModel,
+        parameters={"params": params, "customer_agents": False},
+        rng=[None, None],
+        max_steps=3,
         display_progress=False,
     )
     df = pd.DataFrame(rows)
     assert df["rng"].isna().all() and df["seed"].nunique() == 2
     for _, row in df.iterrows():
         again = last_week(params, int(row["seed"]), 3)
-        assert [row[k] for k in SERIES] == pytest.approx([again[k] for k in SERIES], rel=0, abs=0, nan_ok=True)
+        assert [row[k] for k in SERIES] == pytest.approx(
+            [again[k] for k in SERIES], rel=0, abs=0, nan_ok=True
+        )
 
 
 @pytest.mark.slow
@@ -115,8 +136,12 @@ def test_batch_run_in_worker_processes_equals_serial(params, start_method):
         display_progress=False,
     )
     key = ["n_customers", "rng"]
-    serial = pd.DataFrame(mesa.batch_run(CXModel, number_processes=1, **kwargs)).drop(columns="params")
-    parallel = pd.DataFrame(mesa.batch_run(CXModel, number_processes=2, **kwargs)).drop(columns="params")
+    serial = pd.DataFrame(mesa.batch_run(CXModel, number_processes=1, **kwargs)).drop(
+        columns="params"
+    )
+    parallel = pd.DataFrame(mesa.batch_run(CXModel, number_processes=2, **kwargs)).drop(
+        columns="params"
+    )
     assert multiprocessing.get_start_method() == "spawn"  # what batch_run leaves behind
     serial, parallel = (d.sort_values(key).reset_index(drop=True) for d in (serial, parallel))
     pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
@@ -150,7 +175,9 @@ def test_customer_sample_records_sampled_customers_without_changing_the_run(para
     idx = last["idx"].to_numpy()
     assert len(set(idx)) == k and idx.max() < N
     for name in ("affect", "satisfaction", "loyalty"):
-        np.testing.assert_array_equal(last[name].to_numpy(), getattr(model.state, name)[idx].astype(float))
+        np.testing.assert_array_equal(
+            last[name].to_numpy(), getattr(model.state, name)[idx].astype(float)
+        )
     # the same customers for the same seed
     again = CXModel(params, rng=5, customer_sample=k)
     assert sorted(a.idx for a in again.agents_by_type[Customer]) == sorted(idx.tolist())
@@ -162,7 +189,9 @@ def test_a_subclass_with_its_own_datacollector_is_collected_once(params):
     class Own(CXModel):
         def __init__(self, *a, **kw):
             super().__init__(*a, **kw)
-            self.datacollector = mesa.DataCollector(model_reporters={"nps": lambda m: m.latest["nps"]})
+            self.datacollector = mesa.DataCollector(
+                model_reporters={"nps": lambda m: m.latest["nps"]}
+            )
 
         def step(self):
             super().step()
@@ -186,7 +215,9 @@ def test_rng_none_draws_a_recorded_seed_that_reproduces_the_run(params):
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: np.random.SeedSequence(2024), lambda: np.random.default_rng(2024)], ids=["SeedSequence", "Generator"]
+    "make",
+    [lambda: np.random.SeedSequence(2024), lambda: np.random.default_rng(2024)],
+    ids=["SeedSequence", "Generator"],
 )
 def test_seedsequence_and_generator_are_reproducible(params, make):
     first, second = (run(CXModel(params, rng=make(), customer_agents=False), 3) for _ in range(2))
@@ -198,7 +229,10 @@ def test_seedsequence_and_generator_are_reproducible(params, make):
 
 def test_one_generator_gives_each_model_its_own_seed(params):
     g = np.random.default_rng(7)
-    assert CXModel(params, rng=g, customer_agents=False).seed != CXModel(params, rng=g, customer_agents=False).seed
+    assert (
+        CXModel(params, rng=g, customer_agents=False).seed
+        != CXModel(params, rng=g, customer_agents=False).seed
+    )
 
 
 def test_integer_seed_is_the_seed(params):
@@ -223,7 +257,9 @@ def test_keyword_parameters_are_dotted_keys_or_unique_short_names(params):
     assert dotted_key("n_customers") == "population.n_customers"
     assert dotted_key("support_human") == "firm.support.human"
     assert dotted_key("firm.support.human") == "firm.support.human"
-    model = CXModel(params, rng=0, customer_agents=False, n_customers=200, **{"firm.policy.omnichannel": 0.9})
+    model = CXModel(
+        params, rng=0, customer_agents=False, n_customers=200, **{"firm.policy.omnichannel": 0.9}
+    )
     assert model.n == 200 and model.params.firm.policy.omnichannel == 0.9
     assert model.params.firm.support == params.firm.support  # the rest is params'
     assert CXModel(rng=0, customer_agents=False, n_customers=150).n == 150  # defaults underneath
@@ -232,7 +268,10 @@ def test_keyword_parameters_are_dotted_keys_or_unique_short_names(params):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"human": 0.5}, r"ambiguous short name\): firm\.support\.human, firm\.support_cost\.human"),
+        (
+            {"human": 0.5},
+            r"ambiguous short name\): firm\.support\.human, firm\.support_cost\.human",
+        ),
         ({"n_customer": 50}, r"did you mean n_customers"),
         ({"seed": 3}, r"rng=<seed>"),
         ({"n_customers": 50, "population.n_customers": 60}, r"given twice"),

@@ -54,7 +54,16 @@ def test_agents_are_mesa_agents_backed_by_arrays(small_params):
     assert len(m.agents) == len(customers) + len(firms)
     m.step()
     c = m.customer(10)
-    for name in ("affect", "satisfaction", "loyalty", "effort", "spend", "tenure", "purchase_rate", "basket"):
+    for name in (
+        "affect",
+        "satisfaction",
+        "loyalty",
+        "effort",
+        "spend",
+        "tenure",
+        "purchase_rate",
+        "basket",
+    ):
         assert getattr(c, name) == pytest.approx(float(getattr(m.state, name)[10]))
     assert c.status in ("prospect", "customer", "lapsed")
     c.status = "lapsed"
@@ -92,10 +101,26 @@ def test_timeseries_contract(small_params):
     assert list(r.timeseries.columns) == ["step", *SERIES]
     assert r.timeseries["step"].tolist() == list(range(1, 13))
     assert list(r.kpis) == list(RUN)
-    for k in ("nps", "csat", "ces", "retention_rate", "churn_rate", "active_customers", "market_share",
-              "total_revenue", "total_profit", "cumulative_profit", "firm_value", "customer_equity",
-              "annual_churn", "final_market_share", "reputation", "emotional_index", "cognitive_index",
-              "behavioural_index"):
+    for k in (
+        "nps",
+        "csat",
+        "ces",
+        "retention_rate",
+        "churn_rate",
+        "active_customers",
+        "market_share",
+        "total_revenue",
+        "total_profit",
+        "cumulative_profit",
+        "firm_value",
+        "customer_equity",
+        "annual_churn",
+        "final_market_share",
+        "reputation",
+        "emotional_index",
+        "cognitive_index",
+        "behavioural_index",
+    ):
         assert k in r.kpis
     assert r.window == (5, 12)  # evaluation.burn_in=4 in the shrunk test configuration
 
@@ -125,7 +150,11 @@ def test_customer_with_no_channel_history_shops_at_their_own_rate(small_params):
     st.firm[:] = 0
     st.channels[:] = 0
     ones = np.ones(st.n, dtype=np.float32)
-    expected = float(behaviour.purchase_probability(st.purchase_rate, st.loyalty, ones, 1.0, small_params.customer).mean())
+    expected = float(
+        behaviour.purchase_probability(
+            st.purchase_rate, st.loyalty, ones, 1.0, small_params.customer
+        ).mean()
+    )
     model.step()
     shoppers = model._week["journey"].mean()
     assert shoppers == pytest.approx(expected, abs=0.05), (shoppers, expected)

@@ -59,8 +59,15 @@ def test_schedule_matches_step():
 
 
 def test_all_seven_odd_elements_present():
-    for heading in ("Purpose and patterns", "Entities, state variables and scales", "Process overview and scheduling",
-                    "Design concepts", "Initialisation", "Input data", "Submodels"):
+    for heading in (
+        "Purpose and patterns",
+        "Entities, state variables and scales",
+        "Process overview and scheduling",
+        "Design concepts",
+        "Initialisation",
+        "Input data",
+        "Submodels",
+    ):
         assert heading in ODD
 
 

@@ -52,7 +52,9 @@ def zdt1(values, seed, scenario):
 @pytest.fixture(scope="module")
 def quad_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("quadratic")
-    return run_optimize(load_problem(QUADRATIC), quadratic, out_dir=out, executor=SERIAL, cost=quadratic_cost)
+    return run_optimize(
+        load_problem(QUADRATIC), quadratic, out_dir=out, executor=SERIAL, cost=quadratic_cost
+    )
 
 
 @pytest.mark.xdist_group("optimize_quadratic")
@@ -68,8 +70,17 @@ def test_quadratic_optimum_within_tolerance(quad_run):
 @pytest.mark.xdist_group("optimize_quadratic")
 def test_quadratic_outputs_and_paired_gains(quad_run):
     out = quad_run.out_dir
-    for name in ("pareto.csv", "trials.parquet", "recommendation.json", "recommendation.md", "pareto.png",
-                 "allocation.png", "convergence.png", "study.db", "study.json"):
+    for name in (
+        "pareto.csv",
+        "trials.parquet",
+        "recommendation.json",
+        "recommendation.md",
+        "pareto.png",
+        "allocation.png",
+        "convergence.png",
+        "study.db",
+        "study.json",
+    ):
         assert (out / name).is_file(), name
     trials = pd.read_parquet(out / "trials.parquet")
     assert len(trials) == 150 and trials.loc[~trials["feasible"], "y"].isna().all()
@@ -81,18 +92,31 @@ def test_quadratic_outputs_and_paired_gains(quad_run):
     expect = quadratic(rec["recommended"]["values"], 0, None)["y"] - quadratic(base, 0, None)["y"]
     assert gain["diff"] == pytest.approx(expect) and gain["distinguishable"]
     assert rec["vs_equal_split"]["y"]["diff"] > 0
-    assert rec["equal_split"]["values"]["x1"] == pytest.approx(0.5) and rec["equal_split"]["cost"] == pytest.approx(1.0)
+    assert rec["equal_split"]["values"]["x1"] == pytest.approx(0.5) and rec["equal_split"][
+        "cost"
+    ] == pytest.approx(1.0)
     assert "raises y by" in rec["summary"][0]
     table = pd.read_csv(out / "pareto.csv")
-    assert set(table["policy"]) == {"baseline", "equal_split", "candidate"} and table["recommended"].sum() == 1
+    assert (
+        set(table["policy"]) == {"baseline", "equal_split", "candidate"}
+        and table["recommended"].sum() == 1
+    )
 
 
 @pytest.mark.xdist_group("optimize_quadratic")
 def test_quadratic_rerun_resumes_without_new_runs(quad_run):
-    again = run_optimize(load_problem(QUADRATIC), quadratic, out_dir=quad_run.out_dir, executor=SERIAL,
-                         cost=quadratic_cost)
+    again = run_optimize(
+        load_problem(QUADRATIC),
+        quadratic,
+        out_dir=quad_run.out_dir,
+        executor=SERIAL,
+        cost=quadratic_cost,
+    )
     assert again.search.n_new == 0 and again.search.n_runs == 0
-    assert again.recommendation["recommended"]["values"] == quad_run.recommendation["recommended"]["values"]
+    assert (
+        again.recommendation["recommended"]["values"]
+        == quad_run.recommendation["recommended"]["values"]
+    )
 
 
 def _front_distance(points: np.ndarray) -> np.ndarray:
@@ -111,7 +135,9 @@ def test_zdt1_pareto_front_within_tolerance(tmp_path):
     import optuna
 
     res = run_optimize(load_problem(ZDT1), zdt1, out_dir=tmp_path, executor=SERIAL)
-    study = optuna.load_study(study_name="cxsim-optimize", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.load_study(
+        study_name="cxsim-optimize", storage=f"sqlite:///{tmp_path / 'study.db'}"
+    )
     best = np.array([t.values for t in study.best_trials])
     assert len(best) >= 8
     dist = _front_distance(best)
@@ -154,11 +180,17 @@ def test_robust_measures():
 def test_equal_split_spends_the_budget_equally():
     p = load_problem(QUADRATIC)
     split = equal_split(p, quadratic_cost, {"x1": 0.2, "x2": 0.2, "n": 8}, 0.6)
-    assert split["x1"] == pytest.approx(0.3) and split["x2"] == pytest.approx(0.3) and split["n"] == 8
-    assert equal_split(p, lambda v: 5.0 + v["x1"] + v["x2"], {"x1": 0, "x2": 0, "n": 8}, 1.0) is None
+    assert (
+        split["x1"] == pytest.approx(0.3) and split["x2"] == pytest.approx(0.3) and split["n"] == 8
+    )
+    assert (
+        equal_split(p, lambda v: 5.0 + v["x1"] + v["x2"], {"x1": 0, "x2": 0, "n": 8}, 1.0) is None
+    )
 
 
 def test_shipped_studies_load():
     for path in Path(CONFIG_DIR / "optimize").glob("*.yaml"):
-        if path.name not in ("smoke.yaml",):  # smoke is a Hydra _global_ package (composed in the CLI tests)
+        if path.name not in (
+            "smoke.yaml",
+        ):  # smoke is a Hydra _global_ package (composed in the CLI tests)
             load_problem(path)

@@ -21,11 +21,13 @@ TINY = ["optimize=smoke", "population.n_customers=200", "steps=56", "executor=se
 def test_plan_composes_the_study_and_the_model():
     plan = plan_optimize([*TINY, "optimize.constraints.budget=1500", "firm.price=45"])
     assert plan.problem.n_trials == 16 and plan.budget == 1500
-    (name, base), = plan.fn.bases
+    ((name, base),) = plan.fn.bases
     assert name == "baseline" and base.population.n_customers == 200 and base.firm.price == 45
     assert plan.fn.steps == 56 and plan.fn.outputs[0] == "firm_value"
     assert plan.baseline["firm.policy.improvement_cadence"] == 8
-    assert plan_optimize(["optimize=smoke"]).budget == pytest.approx(1355.0)  # the baseline's own cost
+    assert plan_optimize(["optimize=smoke"]).budget == pytest.approx(
+        1355.0
+    )  # the baseline's own cost
 
 
 def test_scenarios_are_composed_each():
@@ -36,8 +38,14 @@ def test_scenarios_are_composed_each():
 
 BAD = [
     (["optimize.constraints.budget=1"], "infeasible optimize.constraints.budget=1"),
-    (["+optimize.variables.firm.support.nope.bounds=[0,1]"], "optimize.variables.firm.support.nope"),
-    (["+optimize.variables.firm.support.human.bounds=[0,2]"], "optimize.variables.firm.support.human.bounds"),
+    (
+        ["+optimize.variables.firm.support.nope.bounds=[0,1]"],
+        "optimize.variables.firm.support.nope",
+    ),
+    (
+        ["+optimize.variables.firm.support.human.bounds=[0,2]"],
+        "optimize.variables.firm.support.human.bounds",
+    ),
     (["+optimize.objectives.profit=maximize"], "optimize.objectives.profit"),
     (["optimize.objectives.firm_value=up"], "optimize.objectives.firm_value"),
     (["optimize.robustness.measure=median"], "optimize.robustness.measure"),
@@ -81,11 +89,17 @@ def test_smoke_run_end_to_end_with_report(tmp_path):
     rec = json.loads((out / "recommendation.json").read_text())
     assert rec["budget"] == pytest.approx(1355.0) and rec["recommended"]["cost"] <= 1355.0 + 1e-9
     assert set(rec["vs_baseline"]) >= {"firm_value", "annual_churn", "nps"}
-    assert rec["vs_baseline"]["firm_value"]["n"] == 6 and rec["equal_split"]["cost"] == pytest.approx(1355.0)
+    assert rec["vs_baseline"]["firm_value"]["n"] == 6 and rec["equal_split"][
+        "cost"
+    ] == pytest.approx(1355.0)
     trials = pd.read_parquet(out / "trials.parquet")
     assert len(trials) == 16 and (trials.loc[trials["feasible"], "cost"] <= 1355.0 + 1e-9).all()
-    rep = subprocess.run([sys.executable, "-m", "experiments.cli", "report", str(out)],
-                         capture_output=True, text=True, timeout=300)
+    rep = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rep.returncode == 0, rep.stderr
     html = (out / "report.html").read_text()
     assert "Recommendation" in html and "equal split" in html and "fresh seeds" in html
@@ -112,7 +126,9 @@ def test_kill_9_resumes_the_same_study(tmp_path):
     # long enough (72 trials) that the kill lands mid-search even on an idle machine
     args = [*TINY, "optimize.search.n_trials=72", "optimize.search.batch=4", f"hydra.run.dir={out}"]
     cmd = [sys.executable, "-m", "experiments.cli", "optimize", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 300
     while _complete(out / "study.db") < 8 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)

@@ -14,9 +14,17 @@ from sim.support import support_cost
     "updates",
     [
         {},
-        {"firm.policy.improvement_cadence": 5, "firm.support.technological": 0.1, "firm.policy.omnichannel": 0.9},
-        {"firm.support.financial": 1.0, "firm.support.human": 0.0, "firm.policy.personalization": 1.0,
-         "firm.policy.improvement_cadence": 3},
+        {
+            "firm.policy.improvement_cadence": 5,
+            "firm.support.technological": 0.1,
+            "firm.policy.omnichannel": 0.9,
+        },
+        {
+            "firm.support.financial": 1.0,
+            "firm.support.human": 0.0,
+            "firm.policy.personalization": 1.0,
+            "firm.policy.improvement_cadence": 3,
+        },
     ],
 )
 def test_weekly_cost_equals_the_ledger(updates):
@@ -30,7 +38,11 @@ def test_weekly_cost_equals_the_ledger(updates):
     for _ in range(steps):
         model.step()
         f = model.focal
-        booked += f.ledger["cx_spend"] + f.ledger["support_cost"] - f.contacted * p.mechanism.response_cost
+        booked += (
+            f.ledger["cx_spend"]
+            + f.ledger["support_cost"]
+            - f.contacted * p.mechanism.response_cost
+        )
     assert booked / model.scale == pytest.approx(steps * weekly_cost(p), rel=1e-12)
 
 
@@ -38,9 +50,14 @@ def test_cost_lines_add_up_and_use_the_model_terms():
     p = Params()
     lines = cost_lines(p)
     assert weekly_cost(p) == pytest.approx(sum(lines.values())) == pytest.approx(1355.0)
-    assert sum(v for k, v in lines.items() if k.startswith("support.")) == pytest.approx(support_cost(p.firm))
+    assert sum(v for k, v in lines.items() if k.startswith("support.")) == pytest.approx(
+        support_cost(p.firm)
+    )
     # omnichannel above the technological ceiling costs nothing more
     low_tech = {"firm.support.technological": 0.0}
-    assert weekly_cost(with_values(p, {**low_tech, "firm.policy.omnichannel": 1.0})) == pytest.approx(
-        weekly_cost(with_values(p, {**low_tech, "firm.policy.omnichannel": 0.3})))
-    assert with_values(p, {"firm.support.human": 0.9}) == with_updates(p, {"firm.support.human": 0.9})
+    assert weekly_cost(
+        with_values(p, {**low_tech, "firm.policy.omnichannel": 1.0})
+    ) == pytest.approx(weekly_cost(with_values(p, {**low_tech, "firm.policy.omnichannel": 0.3})))
+    assert with_values(p, {"firm.support.human": 0.9}) == with_updates(
+        p, {"firm.support.human": 0.9}
+    )

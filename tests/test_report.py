@@ -175,11 +175,7 @@ def test_sensitivity_report(results):
     assert cli([str(d)]) == 0
     text = check_self_contained(d, results)
     idx = factor_rows(pd.read_csv(d / "indices.csv"))
-    s1 = (
-        idx[(idx["output"] == "firm_value") & (idx["index"] == "S1")]
-        .sort_values("value")
-        .iloc[-1]
-    )
+    s1 = idx[(idx["output"] == "firm_value") & (idx["index"] == "S1")].sort_values("value").iloc[-1]
     assert (
         f"{factor_label(s1['factor'])} explains {100 * s1['value']:.0f}% (±{100 * s1['conf']:.0f}%) of the variance "
         "of firm value" in text
@@ -234,7 +230,9 @@ def _cut_comparison(d):
 
 def _drop_one_kpi_row(d):
     t = pd.read_csv(d / "comparison.csv")
-    t.drop(t.index[(t["scenario"] == "outage") & (t["kpi"] == "nps")]).to_csv(d / "comparison.csv", index=False)
+    t.drop(t.index[(t["scenario"] == "outage") & (t["kpi"] == "nps")]).to_csv(
+        d / "comparison.csv", index=False
+    )
 
 
 def _inflate_n(d):
@@ -263,17 +261,35 @@ def _cut_between_kpis(d):
         ("cmp", _fewer_runs, "runs in runs.csv but its KPIs are averaged over up to 3 runs"),
         ("cmp", lambda d: (d / "comparison.csv").write_text(""), "comparison.csv is empty"),
         ("cmp", lambda d: (d / "runs.csv").write_text('a,b\n1,2,3\n"x'), "runs.csv cannot be read"),
-        ("sweep", lambda d: (d / "sweep.csv").write_text((d / "sweep.csv").read_text().splitlines()[0] + "\n"),
-         "sweep.csv holds no rows (only its header)"),
+        (
+            "sweep",
+            lambda d: (d / "sweep.csv").write_text(
+                (d / "sweep.csv").read_text().splitlines()[0] + "\n"
+            ),
+            "sweep.csv holds no rows (only its header)",
+        ),
         ("sweep", lambda d: (d / "sweep.csv").write_bytes(b""), "sweep.csv is empty"),
-        ("sweep", lambda d: pd.read_csv(d / "sweep.csv").iloc[:5].to_csv(d / "sweep.csv", index=False),
-         "it holds 5 runs, the sweep declared 4 grid points x 2 replicates = 8"),
-        ("sa", lambda d: (d / "indices.csv").write_text("output,factor,index,value\n"), "indices.csv holds no rows"),
+        (
+            "sweep",
+            lambda d: pd.read_csv(d / "sweep.csv").iloc[:5].to_csv(d / "sweep.csv", index=False),
+            "it holds 5 runs, the sweep declared 4 grid points x 2 replicates = 8",
+        ),
+        (
+            "sa",
+            lambda d: (d / "indices.csv").write_text("output,factor,index,value\n"),
+            "indices.csv holds no rows",
+        ),
         ("run", lambda d: (d / "kpis.json").write_text('{"nps": 1'), "kpis.json cannot be read"),
-        ("run", lambda d: (d / "timeseries.parquet").write_bytes(b"PAR1"), "timeseries.parquet cannot be read"),
+        (
+            "run",
+            lambda d: (d / "timeseries.parquet").write_bytes(b"PAR1"),
+            "timeseries.parquet cannot be read",
+        ),
     ],
 )
-def test_truncated_or_empty_inputs_are_refused_in_one_line(results, tmp_path, capsys, kind, spoil, message):
+def test_truncated_or_empty_inputs_are_refused_in_one_line(
+    results, tmp_path, capsys, kind, spoil, message
+):
     """Issue 17: a truncated comparison.csv was reported as if whole (exit 0); an empty
     sweep.csv said 'cannot convert float NaN to integer'."""
     d = tmp_path / kind
@@ -356,20 +372,34 @@ def test_diff_sentence_relative_and_absolute():
         "distinguishable": True,
         "n_diff": 5,
     }
-    assert "raises market share by 2.00 percentage points" in diff_sentence("x", "b", "market_share", row, 0.5)
+    assert "raises market share by 2.00 percentage points" in diff_sentence(
+        "x", "b", "market_share", row, 0.5
+    )
 
 
 def test_diff_sentence_no_verb_when_the_interval_includes_zero():
     """Issue 17: 'lowers cumulative profit by 1.02% (95% CI -3.13 to +1.10%)' contradicted its
     own interval; an interval that includes 0 gets no direction."""
-    row = {"diff": -1.02, "diff_ci_low": -3.13, "diff_ci_high": 1.10, "distinguishable": False, "n_diff": 10}
+    row = {
+        "diff": -1.02,
+        "diff_ci_low": -3.13,
+        "diff_ci_high": 1.10,
+        "distinguishable": False,
+        "n_diff": 10,
+    }
     s = diff_sentence("outage", "baseline", "cumulative_profit", row, 100.0)
     assert s == (
         "Scenario outage: no distinguishable change in cumulative profit relative to baseline "
         "(estimate -1.02%, 95% CI -3.13 to +1.10%, 10 paired replicates)."
     )
     assert "lowers" not in s and "raises" not in s
-    row = {"diff": 1.5, "diff_ci_low": -0.5, "diff_ci_high": 3.5, "distinguishable": False, "n_diff": 5}
+    row = {
+        "diff": 1.5,
+        "diff_ci_low": -0.5,
+        "diff_ci_high": 3.5,
+        "distinguishable": False,
+        "n_diff": 5,
+    }
     s = diff_sentence("x", "baseline", "nps", row, 20.0)
     assert s.startswith("Scenario x: no distinguishable change in NPS relative to baseline")
     assert "(estimate +1.50 points, 95% CI -0.500 to +3.50 points, 5 paired replicates)" in s
@@ -410,7 +440,17 @@ def _comparison_table(recovery, detection_n=3):
     ]
     t = pd.DataFrame(
         rows,
-        columns=["scenario", "kpi", "unit", "n", "mean", "diff", "diff_ci_low", "diff_ci_high", "distinguishable"],
+        columns=[
+            "scenario",
+            "kpi",
+            "unit",
+            "n",
+            "mean",
+            "diff",
+            "diff_ci_low",
+            "diff_ci_high",
+            "distinguishable",
+        ],
     )
     return t.assign(ci_low=t["mean"] - 1, ci_high=t["mean"] + 1)
 
@@ -422,10 +462,22 @@ def test_comparison_findings_give_each_statistic_its_own_n():
     lines = comparison_findings(_comparison_table((1, 10.0), detection_n=2))
     shock = next(x for x in lines if x.startswith("In scenario outage"))
     assert "on average over" not in shock
-    assert "first alarm came 3.00 weeks after the shock started (mean of 2 of 3 replicates in which the alarm detected the shock" in shock
-    assert "back within 3.00 points (mechanism.recovery_tolerance) of the same seeds' runs without the shock 10.0 weeks" in shock
-    assert "(mean of 1 of 3 replicates, 95% CI 9.00–11.0; in the other 2 NPS had not recovered by the end of the run" in shock
-    assert "the shock cost 800 cu of firm value against the same seeds without it (mean of 3 replicates" in shock
+    assert (
+        "first alarm came 3.00 weeks after the shock started (mean of 2 of 3 replicates in which the alarm detected the shock"
+        in shock
+    )
+    assert (
+        "back within 3.00 points (mechanism.recovery_tolerance) of the same seeds' runs without the shock 10.0 weeks"
+        in shock
+    )
+    assert (
+        "(mean of 1 of 3 replicates, 95% CI 9.00–11.0; in the other 2 NPS had not recovered by the end of the run"
+        in shock
+    )
+    assert (
+        "the shock cost 800 cu of firm value against the same seeds without it (mean of 3 replicates"
+        in shock
+    )
 
 
 def test_recovery_when_nps_never_fell():
@@ -435,15 +487,26 @@ def test_recovery_when_nps_never_fell():
     t = _comparison_table((3, 0.0))
     t.loc[t["kpi"] == "recovery_time", ["ci_low", "ci_high"]] = 0.0
     shock = next(x for x in comparison_findings(t, tolerance=2.5) if x.startswith("In scenario"))
-    assert "NPS never fell more than 2.50 points (mechanism.recovery_tolerance) below the run without the shock (in every replicate)" in shock
-    assert "pre-shock level" not in shock and "after 0 weeks" not in shock and " 0 weeks" not in shock
+    assert (
+        "NPS never fell more than 2.50 points (mechanism.recovery_tolerance) below the run without the shock (in every replicate)"
+        in shock
+    )
+    assert (
+        "pre-shock level" not in shock and "after 0 weeks" not in shock and " 0 weeks" not in shock
+    )
     ts = pd.DataFrame({"step": [1, 2, 3], "nps": [10.0, 11.0, 12.0]})
     shocks = [{"kind": "outage", "start": 2, "end": 3}]
     kpis = {"recovery_time": 0.0, "detection_latency": 1.0, "shock_loss": 5.0}
     line = run_findings(ts, kpis, shocks, tolerance=3.0)[-1]
-    assert "NPS never fell more than 3.00 points (mechanism.recovery_tolerance) below the run without the shock" in line
+    assert (
+        "NPS never fell more than 3.00 points (mechanism.recovery_tolerance) below the run without the shock"
+        in line
+    )
     kpis["recovery_time"] = 4.0
-    assert "NPS back within 3.00 points (mechanism.recovery_tolerance) of the same seed's run without the shock 4.00 weeks after" in run_findings(ts, kpis, shocks)[-1]
+    assert (
+        "NPS back within 3.00 points (mechanism.recovery_tolerance) of the same seed's run without the shock 4.00 weeks after"
+        in run_findings(ts, kpis, shocks)[-1]
+    )
 
 
 def test_cu_is_defined_at_its_first_use():
@@ -458,8 +521,14 @@ def test_cu_is_defined_at_its_first_use():
     check(comparison_findings(_comparison_table((3, 0.0))))
     ts = pd.DataFrame({"step": [1, 2], "nps": [1.0, 2.0]})
     check(run_findings(ts, {"nps": 1.0, "firm_value": 10.0, "annual_churn": 0.1}, []))
-    sw = pd.DataFrame({"firm.support.human": [0.2, 0.2, 0.8, 0.8], "firm_value": [1.0, 2.0, 3.0, 4.0]})
-    check(sweep_findings(sw, ["firm.support.human"], "firm_value", "t", pd.Series([0, 0, 1, 1]), {}, False))
+    sw = pd.DataFrame(
+        {"firm.support.human": [0.2, 0.2, 0.8, 0.8], "firm_value": [1.0, 2.0, 3.0, 4.0]}
+    )
+    check(
+        sweep_findings(
+            sw, ["firm.support.human"], "firm_value", "t", pd.Series([0, 0, 1, 1]), {}, False
+        )
+    )
     assert CU_MEANING.startswith("currency units") and "abstract money" in CU_MEANING
 
 
@@ -469,14 +538,21 @@ def test_every_findings_list_says_which_weeks_it_covers():
 
     w = Window(first=9, last=70, burn_in=8, steps=70)
     lines = comparison_findings(_comparison_table((3, 0.0)), window=w)
-    assert lines[0].startswith("Run-level KPIs cover the evaluation window (weeks 9–70, after an 8-week burn-in)")
+    assert lines[0].startswith(
+        "Run-level KPIs cover the evaluation window (weeks 9–70, after an 8-week burn-in)"
+    )
     assert "firm value over weeks 9–70" in lines[1]
     sw = pd.DataFrame({"firm.support.human": [0.2, 0.2, 0.8, 0.8], "nps": [1.0, 2.0, 3.0, 4.0]})
-    lines = sweep_findings(sw, ["firm.support.human"], "nps", "t", pd.Series([0, 0, 1, 1]), {}, False, w)
+    lines = sweep_findings(
+        sw, ["firm.support.human"], "nps", "t", pd.Series([0, 0, 1, 1]), {}, False, w
+    )
     assert lines[0].startswith("Run-level KPIs cover the evaluation window (weeks 9–70")
     assert lines[1].startswith("The highest mean NPS over weeks 9–70 is 3.50 points")
     idx = pd.DataFrame(
-        [("nps", "firm.support.human", "S1", 0.5, 0.1), ("nps", "firm.support.human", "ST", 0.6, 0.1)],
+        [
+            ("nps", "firm.support.human", "S1", 0.5, 0.1),
+            ("nps", "firm.support.human", "ST", 0.6, 0.1),
+        ],
         columns=["output", "factor", "index", "value", "conf"],
     )
     lines = sensitivity_findings(idx, window=w)

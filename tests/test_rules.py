@@ -18,7 +18,9 @@ def satisfaction_of(experienced, expected=0.6):
     e = np.array([expected], dtype=f32)
     end, peak = journey_affect(np.zeros(1, f32), x, e, CP)
     mem = remembered_affect(peak, end, CP.peak_end_weight)
-    return float(transaction_satisfaction(x.mean(axis=1), e, mem, np.zeros(1, f32), CP)[0]), float(end[0])
+    return float(transaction_satisfaction(x.mean(axis=1), e, mem, np.zeros(1, f32), CP)[0]), float(
+        end[0]
+    )
 
 
 def test_loss_averse_value_function_is_exact():
@@ -57,8 +59,12 @@ def test_duration_neglect_adding_mild_positive_end_raises_memory():
     e = np.full(1, 0.6, f32)
     short = np.array([[0.6, 0.6, 0.6, 0.6, 0.2]], f32)
     longer = np.array([[0.6, 0.6, 0.6, 0.2, 0.62]], f32)
-    m_short = remembered_affect(*reversed(journey_affect(np.zeros(1, f32), short, e, CP)), CP.peak_end_weight)
-    m_long = remembered_affect(*reversed(journey_affect(np.zeros(1, f32), longer, e, CP)), CP.peak_end_weight)
+    m_short = remembered_affect(
+        *reversed(journey_affect(np.zeros(1, f32), short, e, CP)), CP.peak_end_weight
+    )
+    m_long = remembered_affect(
+        *reversed(journey_affect(np.zeros(1, f32), longer, e, CP)), CP.peak_end_weight
+    )
     assert m_long[0] > m_short[0]
 
 
@@ -85,7 +91,9 @@ from sim.params import Params, with_updates  # noqa: E402
 def test_share_of_wallet_and_purchase_probability_are_exact():
     L = np.array([0.4, 0.6, 0.8], dtype=f32)
     sow = behaviour.share_of_wallet(L, CP)
-    np.testing.assert_allclose(sow, np.exp(CP.sow_loyalty_slope * (L - CP.sow_reference)), rtol=1e-6)
+    np.testing.assert_allclose(
+        sow, np.exp(CP.sow_loyalty_slope * (L - CP.sow_reference)), rtol=1e-6
+    )
     rate = np.array([0.2, 0.2, 0.9], dtype=f32)
     prob = behaviour.purchase_probability(rate, L, np.ones(3, f32), 1.0, CP)
     np.testing.assert_allclose(prob[:2], rate[:2] * sow[:2], rtol=1e-6)
@@ -97,9 +105,13 @@ def test_churn_hazard_falls_fastest_in_the_completely_satisfied_zone():
     thr = CP.churn_delight_threshold
     L = np.array([thr - 0.2, thr - 0.1, thr, thr + 0.1], dtype=np.float64)
     h = behaviour.churn_hazard(L, CP)
-    expected = CP.churn_base * np.exp(-CP.churn_loyalty_slope * (L - 0.5) - CP.churn_delight_slope * np.maximum(L - thr, 0))
+    expected = CP.churn_base * np.exp(
+        -CP.churn_loyalty_slope * (L - 0.5) - CP.churn_delight_slope * np.maximum(L - thr, 0)
+    )
     np.testing.assert_allclose(h, expected, rtol=1e-6)
-    assert h[0] - h[1] > 0 and h[2] / h[3] > h[0] / h[1]  # a steeper relative fall above the threshold
+    assert (
+        h[0] - h[1] > 0 and h[2] / h[3] > h[0] / h[1]
+    )  # a steeper relative fall above the threshold
 
 
 def test_effort_lowers_loyalty_at_equal_satisfaction():
@@ -110,7 +122,9 @@ def test_effort_lowers_loyalty_at_equal_satisfaction():
     cognition.update_loyalty(loyalty, s, tenure, None, CP, excess)
     w = float(cognition.loyalty_weight(tenure[:1], CP)[0])
     assert loyalty[0] == pytest.approx(0.6 + w * (0.7 - 0.6), abs=1e-6)
-    assert loyalty[1] == pytest.approx(0.6 + w * (0.7 - CP.effort_loyalty_weight * 0.2 - 0.6), abs=1e-6)
+    assert loyalty[1] == pytest.approx(
+        0.6 + w * (0.7 - CP.effort_loyalty_weight * 0.2 - 0.6), abs=1e-6
+    )
 
 
 def test_ltr_answer_is_the_rounded_latent_without_noise_and_smooth_with_it():
@@ -125,7 +139,9 @@ def test_ltr_answer_is_the_rounded_latent_without_noise_and_smooth_with_it():
     shares = []
     for center in (8.4, 8.5, 8.6):
         cp = with_updates(Params(), {"customer.ltr_center": center}).customer
-        shares.append(float((behaviour.likelihood_to_recommend(Ln, sn, an, cp, off, z) >= 9).mean()))
+        shares.append(
+            float((behaviour.likelihood_to_recommend(Ln, sn, an, cp, off, z) >= 9).mean())
+        )
     assert shares[0] < shares[1] < shares[2]
     assert shares[2] - shares[0] < 0.06  # no knife-edge: 0.2 scale points move few answers
 
@@ -161,7 +177,9 @@ def test_individual_traits_are_gamma_around_the_segment_values():
     rate = st.purchase_rate / m.seg_rate[st.segment]
     assert st.purchase_rate.max() <= cp.purchase_rate_cap + 1e-6
     assert cp.purchase_rate_shape == 1.0
-    expected_mean = np.mean(1.0 - np.exp(-cp.purchase_rate_cap / m.seg_rate[st.segment]))  # E[min(g, c)], g ~ Exp(1)
+    expected_mean = np.mean(
+        1.0 - np.exp(-cp.purchase_rate_cap / m.seg_rate[st.segment])
+    )  # E[min(g, c)], g ~ Exp(1)
     assert rate.mean() == pytest.approx(expected_mean, abs=0.02)
     assert st.scale_use.std() == pytest.approx(cp.ltr_scale_sd, rel=0.03)
 

@@ -50,7 +50,13 @@ def test_sensitivity_smoke_end_to_end_and_resume(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cxsim sensitivity: sobol, 9 factors x 5 outputs" in out
     indices = pd.read_csv(tmp_path / "indices.csv")
-    assert set(indices["output"]) == {"firm_value", "annual_churn", "mean_loyalty", "nps", "market_share"}
+    assert set(indices["output"]) == {
+        "firm_value",
+        "annual_churn",
+        "mean_loyalty",
+        "nps",
+        "market_share",
+    }
     assert {"S1", "ST"} <= set(indices["index"])
     assert (tmp_path / "summary.md").exists()
     n_done = RunStore(tmp_path / "store").manifest()["n_done"]
@@ -72,9 +78,16 @@ def test_one_factors_bounds_with_its_dotted_name():
     assert human.bounds == (0.2, 0.8) and human.group == "support"
     assert plan.problem.names == plan_sensitivity(["sensitivity=smoke", *TINY]).problem.names
     short = "sensitivity.factors.firm.policy.omnichannel=[0.1,0.9]"
-    assert sensitivity_overrides([short])[short].endswith("{firm.policy.omnichannel:{bounds:[0.1,0.9]}}")
-    assert sensitivity_overrides(["sensitivity=ishigami", "sensitivity.factors.x1.bounds=[0,1]"]) == {}
-    with pytest.raises(ParamError, match=r"sensitivity\.factors\.firm\.support\.humna\.bounds.*a factor of the study"):
+    assert sensitivity_overrides([short])[short].endswith(
+        "{firm.policy.omnichannel:{bounds:[0.1,0.9]}}"
+    )
+    assert (
+        sensitivity_overrides(["sensitivity=ishigami", "sensitivity.factors.x1.bounds=[0,1]"]) == {}
+    )
+    with pytest.raises(
+        ParamError,
+        match=r"sensitivity\.factors\.firm\.support\.humna\.bounds.*a factor of the study",
+    ):
         sensitivity_overrides(["sensitivity.factors.firm.support.humna.bounds=[0.2,0.8]"])
     with pytest.raises(ParamError, match=r"--config-dir DIR sensitivity=NAME"):
         sensitivity_overrides(["sensitivity=/somewhere/study.yaml"])
@@ -97,8 +110,14 @@ def test_a_study_file_from_any_directory_validates(route, tmp_path, capsys):
     from experiments.cli import main
 
     studies = _study(tmp_path)
-    where = ["--config-dir", str(studies)] if route == "--config-dir" else [f"hydra.searchpath=[file://{studies}]"]
-    assert main(["sensitivity", *where, "sensitivity=mine", *TINY, "--cfg", "job"]) == 0, capsys.readouterr().err
+    where = (
+        ["--config-dir", str(studies)]
+        if route == "--config-dir"
+        else [f"hydra.searchpath=[file://{studies}]"]
+    )
+    assert main(["sensitivity", *where, "sensitivity=mine", *TINY, "--cfg", "job"]) == 0, (
+        capsys.readouterr().err
+    )
     out = capsys.readouterr().out
     assert "firm.policy.omnichannel" in out and "firm.support.financial" not in out
     assert main(["sensitivity", "sensitivity=mine", *TINY]) == 2  # not found without the directory
@@ -114,9 +133,15 @@ def test_a_study_file_from_any_directory_runs_with_one_factors_bounds(tmp_path, 
     studies = _study(tmp_path, defaults=True)
     out_dir = tmp_path / "out"
     args = [
-        "sensitivity", "--config-dir", str(studies), "sensitivity=mine",
+        "sensitivity",
+        "--config-dir",
+        str(studies),
+        "sensitivity=mine",
         "sensitivity.factors.firm.support.human.bounds=[0.3,0.6]",
-        "population.n_customers=60", "steps=6", "evaluation.burn_in=2", "executor=serial",
+        "population.n_customers=60",
+        "steps=6",
+        "evaluation.burn_in=2",
+        "executor=serial",
         f"hydra.run.dir={out_dir}",
     ]
     assert main(args) == 0, capsys.readouterr().err

@@ -18,7 +18,9 @@ from sim.kpis import BY_NAME
 def test_every_kpi_has_a_range():
     derived = {n for n in BY_NAME if n.startswith(("total_", "final_"))}
     assert set(KPI_BOUNDS) == set(BY_NAME) - derived
-    assert kpi_bounds("total_revenue") == (0.0, float("inf")) and kpi_bounds("final_market_share") == (0.0, 1.0)
+    assert kpi_bounds("total_revenue") == (0.0, float("inf")) and kpi_bounds(
+        "final_market_share"
+    ) == (0.0, 1.0)
     for lo, hi in KPI_BOUNDS.values():
         assert lo < hi
 

@@ -10,7 +10,13 @@ from experiments.sweep import parse_grid, plan_sweep, sweep
 from sim.kpis import RUN
 from sim.params import ParamError
 
-TINY = ["population.n_customers=200", "steps=10", "evaluation.burn_in=4", "output.quiet=true", "executor=serial"]
+TINY = [
+    "population.n_customers=200",
+    "steps=10",
+    "evaluation.burn_in=4",
+    "output.quiet=true",
+    "executor=serial",
+]
 GRID = "sweep.grid={firm.policy.omnichannel:[0,0.5,1],firm.support.human:[0.2,0.8]}"
 
 

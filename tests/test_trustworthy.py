@@ -31,7 +31,13 @@ def test_every_run_kpi_declares_its_aggregation():
         assert k.definition and k.unit
     for k in SERIES_BY_NAME.values():
         assert k.agg in ("mean", "sum", "last", "final")
-    assert {"firm_value", "annual_churn", "total_profit", "final_market_share", "false_alarm_rate"} <= set(RUN)
+    assert {
+        "firm_value",
+        "annual_churn",
+        "total_profit",
+        "final_market_share",
+        "false_alarm_rate",
+    } <= set(RUN)
 
 
 def test_run_kpis_are_window_aggregates_not_last_week(small):
@@ -59,12 +65,22 @@ def test_window_shorter_than_the_run_and_bad_burn_in(small):
 def test_firm_value_discounts_profit_and_adds_net_customer_equity():
     import pandas as pd
 
-    ts = pd.DataFrame({
-        "step": [1, 2, 3], "profit": [100.0, 100.0, 100.0], "active_customers": [10.0, 10.0, 10.0],
-        "cx_spend": [5.0, 5.0, 5.0], "support_cost": [5.0, 5.0, 5.0], "retention_rate": [0.99, 0.98, 0.97],
-        **{k: [1.0, 2.0, 3.0] for k in SERIES_BY_NAME if k not in ("profit", "active_customers", "cx_spend",
-                                                                        "support_cost", "retention_rate")},
-    })
+    ts = pd.DataFrame(
+        {
+            "step": [1, 2, 3],
+            "profit": [100.0, 100.0, 100.0],
+            "active_customers": [10.0, 10.0, 10.0],
+            "cx_spend": [5.0, 5.0, 5.0],
+            "support_cost": [5.0, 5.0, 5.0],
+            "retention_rate": [0.99, 0.98, 0.97],
+            **{
+                k: [1.0, 2.0, 3.0]
+                for k in SERIES_BY_NAME
+                if k
+                not in ("profit", "active_customers", "cx_spend", "support_cost", "retention_rate")
+            },
+        }
+    )
     d = 0.01
     out = window_kpis(ts, (2, 3), d, equity=(1000.0, 50.0))
     # retention costs: 20 cu over 20 customer-weeks = 1 cu per customer-week, times the annuity 50
@@ -108,13 +124,20 @@ def test_target_rule_is_proportional_and_bounded():
     f, mech = m.focal, p.mechanism
     target = f.params.policy.nps_target
     for measured in (target - 200, target - 10, target, target + 10, target + 200):
-        for _ in range(5):  # the same gap gives the same multiplier however long it lasts: no wind-up
+        for _ in range(
+            5
+        ):  # the same gap gives the same multiplier however long it lasts: no wind-up
             f.measured_nps = measured
             stage5_feedback(f, mech)
-        expected = np.clip(1 + mech.control_gain * (target - measured), mech.spend_multiplier_min,
-                           mech.spend_multiplier_max)
+        expected = np.clip(
+            1 + mech.control_gain * (target - measured),
+            mech.spend_multiplier_min,
+            mech.spend_multiplier_max,
+        )
         assert f.spend_multiplier == pytest.approx(expected)
-    fixed = CXModel(with_updates(p, {"mechanism.feedback_rule": "fixed"}), rng=1, customer_agents=False)
+    fixed = CXModel(
+        with_updates(p, {"mechanism.feedback_rule": "fixed"}), rng=1, customer_agents=False
+    )
     fixed.focal.measured_nps = -50.0
     stage5_feedback(fixed.focal, mech.__class__(feedback_rule="fixed"))
     assert fixed.focal.spend_multiplier == 1.0
@@ -123,8 +146,12 @@ def test_target_rule_is_proportional_and_bounded():
 # ----------------------------------------------------------------------------- small artefacts
 def test_material_support_counts_the_store_delivery_cell_once():
     p = Params()
-    mod = quality_modifier(dataclasses.replace(p.firm, support=dataclasses.replace(p.firm.support, material=1.0, human=0.5)),
-                           p.mechanism)
+    mod = quality_modifier(
+        dataclasses.replace(
+            p.firm, support=dataclasses.replace(p.firm.support, material=1.0, human=0.5)
+        ),
+        p.mechanism,
+    )
     store = CHANNELS.index("store")
     gain = p.mechanism.physical_gain * 0.5
     assert mod[DELIVERY_TP, store] == pytest.approx(gain)
@@ -164,8 +191,15 @@ def test_surveys_reach_current_customers_only(small):
 
 
 def test_a_firm_without_customers_has_undefined_kpis_not_zero(small):
-    p = with_updates(small, {"population.initial_customer_share": 0.0, "population.initial_awareness": 0.0,
-                             "firm.advertising": 0.0, "market.rivals.rival.advertising": 0.0})
+    p = with_updates(
+        small,
+        {
+            "population.initial_customer_share": 0.0,
+            "population.initial_awareness": 0.0,
+            "firm.advertising": 0.0,
+            "market.rivals.rival.advertising": 0.0,
+        },
+    )
     r = run_model(p, seed=1, steps=15)
     ts = r.timeseries
     assert (ts["active_customers"] == 0).all()
@@ -181,7 +215,11 @@ def test_personalisation_pays_at_default_support():
     base = with_updates(Params(), {"population.n_customers": 2000})
     gain = []
     for seed in (1, 2, 3):
-        lo = run_model(with_updates(base, {"firm.policy.personalization": 0.0}), seed=seed, steps=104)
-        hi = run_model(with_updates(base, {"firm.policy.personalization": 0.75}), seed=seed, steps=104)
+        lo = run_model(
+            with_updates(base, {"firm.policy.personalization": 0.0}), seed=seed, steps=104
+        )
+        hi = run_model(
+            with_updates(base, {"firm.policy.personalization": 0.75}), seed=seed, steps=104
+        )
         gain.append(hi.kpis["total_profit"] - lo.kpis["total_profit"])
     assert np.mean(gain) > 0, gain

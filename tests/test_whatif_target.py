@@ -25,7 +25,10 @@ BASE = {"base_nps": 25.0, "base_cumulative_profit": 2.5}
     ("target", "expected"),
     [
         ("nps >= 30", [False, True, True, False]),
-        ("nps >= base_nps and cumulative_profit >= base_cumulative_profit", [False, True, False, False]),
+        (
+            "nps >= base_nps and cumulative_profit >= base_cumulative_profit",
+            [False, True, False, False],
+        ),
         ("nps > 15 or churn_rate == 0", [False, True, True, True]),
         ("not nps > 15", [True, False, False, False]),
         ("(nps - base_nps) / base_nps * 100 > 10", [False, True, True, False]),
@@ -115,8 +118,16 @@ def test_report_refuses_hostile_target(tmp_path, monkeypatch, capsys):
     sweep.mkdir()
     rng = np.random.default_rng(0)
     rows = [
-        {"point": p, "replicate": r, "seed": r, "key": f"k{p}{r}", "firm.support.human": h,
-         "firm.policy.omnichannel": o, "nps": rng.normal(20, 5), "cumulative_profit": rng.normal(1e5, 1e4)}
+        {
+            "point": p,
+            "replicate": r,
+            "seed": r,
+            "key": f"k{p}{r}",
+            "firm.support.human": h,
+            "firm.policy.omnichannel": o,
+            "nps": rng.normal(20, 5),
+            "cumulative_profit": rng.normal(1e5, 1e4),
+        }
         for p, (h, o) in enumerate([(0.2, 0.0), (0.2, 1.0), (0.8, 0.0), (0.8, 1.0)])
         for r in range(2)
     ]

@@ -44,10 +44,14 @@ def installed(tmp_path_factory):
     venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
     site = Path(
-        _run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], base).stdout.strip()
+        _run(
+            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], base
+        ).stdout.strip()
     )
     (site / "_cxsim_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    r = _run([sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "-q", wheel], base)
+    r = _run(
+        [sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "-q", wheel], base
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     work = base / "elsewhere"  # a directory with no clone around it
     work.mkdir()
@@ -57,8 +61,12 @@ def installed(tmp_path_factory):
 def test_modules_and_configs_come_from_the_wheel(installed):
     bin_dir, work, site = installed
     r = _run(
-        [bin_dir / "python", "-c", "import sim, experiments, configs, json;"
-         "print(json.dumps([sim.__file__, experiments.__file__, configs.__file__]))"],
+        [
+            bin_dir / "python",
+            "-c",
+            "import sim, experiments, configs, json;"
+            "print(json.dumps([sim.__file__, experiments.__file__, configs.__file__]))",
+        ],
         work,
     )
     assert r.returncode == 0, r.stderr
@@ -71,8 +79,16 @@ def test_cxsim_run_from_any_directory(installed):
     bin_dir, work, _ = installed
     out = work / "run"
     r = _run(
-        [bin_dir / "cxsim", "run", "population.n_customers=200", "steps=8", "evaluation.burn_in=2", "scenario=baseline",
-         "output.figure=false", f"hydra.run.dir={out}"],
+        [
+            bin_dir / "cxsim",
+            "run",
+            "population.n_customers=200",
+            "steps=8",
+            "evaluation.burn_in=2",
+            "scenario=baseline",
+            "output.figure=false",
+            f"hydra.run.dir={out}",
+        ],
         work,
     )
     assert r.returncode == 0, r.stderr

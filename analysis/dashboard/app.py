@@ -83,18 +83,31 @@ def Sliders(pending: solara.Reactive[dict], running: dict):
 
         if lv.is_int:
             solara.SliderInt(
-                label, value=int(value), min=int(lv.min), max=int(lv.max), step=int(lv.step),
-                on_value=set_value, thumb_label=False,
+                label,
+                value=int(value),
+                min=int(lv.min),
+                max=int(lv.max),
+                step=int(lv.step),
+                on_value=set_value,
+                thumb_label=False,
             )
         else:
             solara.SliderFloat(
-                label, value=float(value), min=float(lv.min), max=float(lv.max),
-                step=float(lv.step), on_value=set_value, thumb_label=False,
+                label,
+                value=float(value),
+                min=float(lv.min),
+                max=float(lv.max),
+                step=float(lv.step),
+                on_value=set_value,
+                thumb_label=False,
             )
     seed = pending.value["rng"]
     solara.SliderInt(
         f"Random seed: {seed}" + (" •" if seed != running["rng"] else ""),
-        value=int(seed), min=0, max=MAX_SEED, on_value=lambda v: pending.set({**pending.value, "rng": v}),
+        value=int(seed),
+        min=0,
+        max=MAX_SEED,
+        on_value=lambda v: pending.set({**pending.value, "rng": v}),
         thumb_label=False,
     )
 
@@ -108,7 +121,9 @@ def Horizon(session: Session, version: solara.Reactive[int]):
     solara.SliderInt(
         f"Stop at week: {session.horizon}",
         value=session.horizon,
-        min=HORIZONS[0], max=HORIZONS[1], step=HORIZONS[2],
+        min=HORIZONS[0],
+        max=HORIZONS[1],
+        step=HORIZONS[2],
         on_value=set_horizon,
         thumb_label=False,
     )
@@ -126,7 +141,9 @@ def ControlBar(session: Session, version: solara.Reactive[int], playing, speed, 
             if session.at_horizon():
                 version.set(version.value + 1)
 
-    with solara.Row(gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}, classes=["cx-bar"]):
+    with solara.Row(
+        gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}, classes=["cx-bar"]
+    ):
         solara.Button(
             "❚❚ Pause" if playing.value else "▶ Play",
             color="primary",
@@ -134,15 +151,23 @@ def ControlBar(session: Session, version: solara.Reactive[int], playing, speed, 
             disabled=at_end and not playing.value,
             classes=["cx-play"],
         )
-        solara.Button("Step", color="primary", outlined=True, on_click=step_once,
-                      disabled=playing.value or at_end)
+        solara.Button(
+            "Step",
+            color="primary",
+            outlined=True,
+            on_click=step_once,
+            disabled=playing.value or at_end,
+        )
         solara.Button("Reset", color="primary", outlined=True, on_click=reset)
         solara.Text("Speed (weeks/s):", style={"margin-left": "10px", "font-size": "0.9em"})
-        solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True, classes=["cx-speed"])
+        solara.ToggleButtonsSingle(
+            value=speed, values=list(SPEEDS), dense=True, classes=["cx-speed"]
+        )
         if at_end:
             solara.Text(
                 f"Stopped at week {session.horizon} (the horizon): raise 'Stop at week' to go on.",
-                classes=["cx-horizon"], style={"color": "#b71c1c", "font-size": "0.9em"},
+                classes=["cx-horizon"],
+                style={"color": "#b71c1c", "font-size": "0.9em"},
             )
 
 
@@ -240,8 +265,11 @@ def Dashboard(session: Session):
         LessonBanner(session, runs.value)
         ChartGrid(session, version)
         ShockPanel(session, version)
-        solara.Text(run_summary(session), classes=["cx-run-summary"],
-                    style={"display": "block", "font-size": "0.85em", "color": "#555"})
+        solara.Text(
+            run_summary(session),
+            classes=["cx-run-summary"],
+            style={"display": "block", "font-size": "0.85em", "color": "#555"},
+        )
         InfoPanel()
         Glossary()
 

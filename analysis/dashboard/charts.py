@@ -212,9 +212,7 @@ def chart_data(
     for ln in spec.lines:
         legend.append({"label": ln.label, "colour": ln.colour, "opacity": 1.0, "dash": ""})
     if previous is not None:
-        legend.append(
-            {"label": previous.label, "colour": "#555", "opacity": 0.45, "dash": "5,3"}
-        )
+        legend.append({"label": previous.label, "colour": "#555", "opacity": 0.45, "dash": "5,3"})
     bands = []
     seen: list[tuple[float, float]] = []
     for b in current.bands:
@@ -271,7 +269,9 @@ def chart_data(
         "right": W - RIGHT,
         "top": top,
         "bottom": bottom,
-        "yticks": [{"y": round(float(y(t)), 1), "label": _fmt(spec, t)} for t in _ticks(lo, hi, step)],
+        "yticks": [
+            {"y": round(float(y(t)), 1), "label": _fmt(spec, t)} for t in _ticks(lo, hi, step)
+        ],
         "xticks": [
             {"x": round(float(x(t)), 1), "label": str(t)} for t in range(0, xmax + 1, _xtick(xmax))
         ],

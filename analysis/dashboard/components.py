@@ -40,39 +40,69 @@ STATUS_COLOURS = {
     "lapsed": "#d62728",
 }
 GLOSSARY = (
-    ("NPS", "Net Promoter Score: of the customers asked 'how likely are you to recommend us, 0–10?', "
-     "the % answering 9–10 minus the % answering 0–6; −100 to +100. 'True' NPS asks every customer; "
-     "'measured' NPS is what the firm's own surveys see (noisy, and biased if measurement is poor)."),
+    (
+        "NPS",
+        "Net Promoter Score: of the customers asked 'how likely are you to recommend us, 0–10?', "
+        "the % answering 9–10 minus the % answering 0–6; −100 to +100. 'True' NPS asks every customer; "
+        "'measured' NPS is what the firm's own surveys see (noisy, and biased if measurement is poor).",
+    ),
     ("CSAT", "Customer satisfaction: % of customers whose last journey satisfied them."),
     ("CES", "Customer effort score: how hard the last journey was, 1 (easy) to 7 (hard)."),
-    ("cu", "Currency units: the model's money; profit per week is sales minus costs of goods, "
-     "CX spending, marketing and support."),
-    ("affect", "A customer's feeling about the firm, −1 (angry) to +1 (delighted); it moves with each "
-     "journey's peaks and end and fades over time."),
-    ("retention", "Share of the firm's customers at the start of a week who are still its customers "
-     "at its end (0.99 a week is about 40% lost in a year)."),
+    (
+        "cu",
+        "Currency units: the model's money; profit per week is sales minus costs of goods, "
+        "CX spending, marketing and support.",
+    ),
+    (
+        "affect",
+        "A customer's feeling about the firm, −1 (angry) to +1 (delighted); it moves with each "
+        "journey's peaks and end and fades over time.",
+    ),
+    (
+        "retention",
+        "Share of the firm's customers at the start of a week who are still its customers "
+        "at its end (0.99 a week is about 40% lost in a year).",
+    ),
     ("market share", "The focal firm's customers as a share of all firms' customers."),
-    ("alarm", "The firm's own early warning: it rings when its measurements move more than chance "
-     "would explain; it needs a quarter of data first."),
-    ("support", "Six factors behind the firm's CX work (financial, methodological, technical, "
-     "technological, material, human), each 0–1; costs grow with the square of each level."),
+    (
+        "alarm",
+        "The firm's own early warning: it rings when its measurements move more than chance "
+        "would explain; it needs a quarter of data first.",
+    ),
+    (
+        "support",
+        "Six factors behind the firm's CX work (financial, methodological, technical, "
+        "technological, material, human), each 0–1; costs grow with the square of each level.",
+    ),
 )
 INFO = (
-    ("What it is", "An agent-based model of customer experience management: thousands of customers "
-     "make journeys through five touchpoints and four channels of two firms, feel and remember them, "
-     "buy, complain, talk to their friends and switch. The focal firm (blue) measures, learns and "
-     "improves; the rival competes."),
-    ("How it works", "Each week, customers with a reason to buy go through a journey; its peaks and "
-     "its end shape their satisfaction and affect, which drive loyalty, word of mouth and churn. "
-     "The focal firm surveys customers, looks for problems and invests in improvement cycles with "
-     "the support it has. Shocks (outages, viral posts, campaigns, downturns) hit the market."),
-    ("Things to notice", "NPS falls during the first two years of every run: the market settles from "
-     "its starting point (a start-up transient), so compare runs week by week, not a run with "
-     "itself. Measured NPS wanders around true NPS: it comes from samples. Money follows "
-     "experience with a delay."),
-    ("Things to try", "Pick a lesson and play it to the end; pick its B lesson: A stays as a faded "
-     "line and each chart shows both means over the lesson's weeks. Fire an outage and watch the "
-     "alarm. Change one slider, press Reset and compare with the previous run. Export the runs as CSV."),
+    (
+        "What it is",
+        "An agent-based model of customer experience management: thousands of customers "
+        "make journeys through five touchpoints and four channels of two firms, feel and remember them, "
+        "buy, complain, talk to their friends and switch. The focal firm (blue) measures, learns and "
+        "improves; the rival competes.",
+    ),
+    (
+        "How it works",
+        "Each week, customers with a reason to buy go through a journey; its peaks and "
+        "its end shape their satisfaction and affect, which drive loyalty, word of mouth and churn. "
+        "The focal firm surveys customers, looks for problems and invests in improvement cycles with "
+        "the support it has. Shocks (outages, viral posts, campaigns, downturns) hit the market.",
+    ),
+    (
+        "Things to notice",
+        "NPS falls during the first two years of every run: the market settles from "
+        "its starting point (a start-up transient), so compare runs week by week, not a run with "
+        "itself. Measured NPS wanders around true NPS: it comes from samples. Money follows "
+        "experience with a delay.",
+    ),
+    (
+        "Things to try",
+        "Pick a lesson and play it to the end; pick its B lesson: A stays as a faded "
+        "line and each chart shows both means over the lesson's weeks. Fire an outage and watch the "
+        "alarm. Change one slider, press Reset and compare with the previous run. Export the runs as CSV.",
+    ),
 )
 
 
@@ -191,14 +221,18 @@ def network_colours(session: Session, colour_by: str) -> tuple[list[str], list[d
         for name, mask in groups.items():
             colours[mask] = STATUS_COLOURS[name]
         legend = [
-            {"colour": STATUS_COLOURS[n], "label": f"{n} ({int(g.sum())})"} for n, g in groups.items()
+            {"colour": STATUS_COLOURS[n], "label": f"{n} ({int(g.sum())})"}
+            for n, g in groups.items()
         ]
         return colours.tolist(), legend
     values = getattr(st, colour_by)[s.nodes].astype(float)
     lo, hi = (-0.5, 0.5) if colour_by == "affect" else (0.0, 1.0)
     colours = _hex(_RDYLGN(np.clip((values - lo) / (hi - lo), 0, 1)))
-    ends = ("angry (−0.5 or less)", "delighted (+0.5 or more)") if colour_by == "affect" else (
-        "dissatisfied (0)", "satisfied (1)")
+    ends = (
+        ("angry (−0.5 or less)", "delighted (+0.5 or more)")
+        if colour_by == "affect"
+        else ("dissatisfied (0)", "satisfied (1)")
+    )
     legend = [
         {"colour": _hex(_RDYLGN(np.array([0.0])))[0], "label": ends[0]},
         {"colour": _hex(_RDYLGN(np.array([0.5])))[0], "label": "neutral"},
@@ -264,7 +298,12 @@ def counter_tiles(session: Session) -> list[dict]:
             "#2ca02c",
         ),
         tile("Market share", _fmt(k.get("market_share"), ".1%"), "cx-share", "#9467bd"),
-        tile("Firm's alarm", "ALARM" if alarm else "quiet", "cx-alarm", "#d62728" if alarm else "#999"),
+        tile(
+            "Firm's alarm",
+            "ALARM" if alarm else "quiet",
+            "cx-alarm",
+            "#d62728" if alarm else "#999",
+        ),
     ]
 
 
@@ -301,7 +340,9 @@ def LessonBanner(session: Session, run: int):
     with solara.Column(gap="0px", classes=["cx-lesson"]):
         solara.Text(ls.title, classes=["cx-lesson-title"], style={"font-weight": "600"})
         for line in ls.explanation:
-            solara.Text(line, classes=["cx-lesson-line"], style={"display": "block", "font-size": "0.9em"})
+            solara.Text(
+                line, classes=["cx-lesson-line"], style={"display": "block", "font-size": "0.9em"}
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -358,7 +399,9 @@ def ShockPanel(session: Session, version: solara.Reactive[int]):
         )
         version.set(version.value + 1)
 
-    with solara.Card("Shocks", subtitle="start one in the next week", margin=0, classes=["cx-shocks"]):
+    with solara.Card(
+        "Shocks", subtitle="start one in the next week", margin=0, classes=["cx-shocks"]
+    ):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             for kind, label in SHOCK_BUTTONS:
                 solara.Button(
@@ -372,10 +415,16 @@ def ShockPanel(session: Session, version: solara.Reactive[int]):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             with solara.Column(style={"min-width": "200px"}):
                 solara.SliderFloat(
-                    f"Magnitude: {magnitude.value:.2f}", value=magnitude, min=0.0, max=1.0, step=0.05
+                    f"Magnitude: {magnitude.value:.2f}",
+                    value=magnitude,
+                    min=0.0,
+                    max=1.0,
+                    step=0.05,
                 )
             with solara.Column(style={"min-width": "200px"}):
-                solara.SliderInt(f"Duration (weeks): {duration.value}", value=duration, min=1, max=26)
+                solara.SliderInt(
+                    f"Duration (weeks): {duration.value}", value=duration, min=1, max=26
+                )
             with solara.Column(style={"min-width": "140px"}):
                 solara.Select("Outage channel", values=list(CHANNELS), value=channel, dense=True)
         if message.value:

@@ -103,7 +103,9 @@ def trigger_shock(
     if kind not in SHOCK_KINDS:
         raise ParamError("kind", kind, "one of " + ", ".join(SHOCK_KINDS))
     if not magnitude > 0:  # a configured shock may be 0 (a placebo); a fired one must do something
-        raise ParamError("magnitude", magnitude, "a number in (0, 1]: a shock of magnitude 0 does nothing")
+        raise ParamError(
+            "magnitude", magnitude, "a number in (0, 1]: a shock of magnitude 0 does nothing"
+        )
     if target is None:
         target = model.firms[1].name if kind == "rival_campaign" else model.firms[0].name
     sp = ShockParams(
@@ -242,7 +244,9 @@ def bands_of(model: CXModel) -> tuple[Band, ...]:
 def run_view(model: CXModel, label: str) -> RunView:
     rows = np.vstack(model.history) if model.history else np.empty((0, len(SERIES)))
     alarm = rows[:, SERIES.index("alarm")] if len(rows) else np.empty(0)
-    return RunView(label, rows, bands_of(model), tuple(int(w) + 1 for w in np.flatnonzero(alarm == 1.0)))
+    return RunView(
+        label, rows, bands_of(model), tuple(int(w) + 1 for w in np.flatnonzero(alarm == 1.0))
+    )
 
 
 def run_title(model: CXModel) -> str:
@@ -256,7 +260,9 @@ class Session:
     the charts show A (faded) beside B. Nothing here is shared between sessions.
     """
 
-    def __init__(self, lesson_key: str = FREE_PLAY, values: dict | None = None, seed: int = DEFAULT_SEED):
+    def __init__(
+        self, lesson_key: str = FREE_PLAY, values: dict | None = None, seed: int = DEFAULT_SEED
+    ):
         self.model = DashboardModel(lesson_key, rng=seed, **(values or {}))
         self.previous: RunView | None = None
         self.previous_meta: dict | None = None
@@ -264,7 +270,9 @@ class Session:
         # views the play loop updates directly: name -> (widget, trait, compute); see components
         self.views: dict = {}
 
-    def new_run(self, lesson_key: str, values: dict | None = None, seed: int = DEFAULT_SEED) -> None:
+    def new_run(
+        self, lesson_key: str, values: dict | None = None, seed: int = DEFAULT_SEED
+    ) -> None:
         old = self.model
         new = DashboardModel(lesson_key, rng=seed, **(values or {}))
         if old.history:
@@ -294,9 +302,27 @@ class Session:
         runs = []
         if self.previous is not None and self.previous_meta is not None:
             runs.append(("previous", self.previous_meta, self.previous.rows))
-        runs.append(("this run", {"lesson": m.lesson, "seed": m.seed, "customers": m.n}, self.current().rows))
+        runs.append(
+            (
+                "this run",
+                {"lesson": m.lesson, "seed": m.seed, "customers": m.n},
+                self.current().rows,
+            )
+        )
         for name, meta, rows in runs:
             for w, row in enumerate(rows, start=1):
                 values = ["" if not np.isfinite(v) else repr(float(v)) for v in row]
-                out.write(",".join([name, meta["lesson"], str(meta["seed"]), str(meta["customers"]), str(w), *values]) + "\n")
+                out.write(
+                    ",".join(
+                        [
+                            name,
+                            meta["lesson"],
+                            str(meta["seed"]),
+                            str(meta["customers"]),
+                            str(w),
+                            *values,
+                        ]
+                    )
+                    + "\n"
+                )
         return out.getvalue()

@@ -75,9 +75,7 @@ def _read_comparison(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             f"comparison.csv lacks the columns {', '.join(sorted(need - set(table.columns)))}"
         )
     runs = (
-        read_table(directory / "runs.csv")
-        if (directory / "runs.csv").is_file()
-        else pd.DataFrame()
+        read_table(directory / "runs.csv") if (directory / "runs.csv").is_file() else pd.DataFrame()
     )
     _check_complete(table, runs, load_config(directory)[0])
     return table, runs

@@ -93,7 +93,9 @@ def run_findings(
                 f"NPS during the shock and the weeks after it {fmt(dnps)} points against the same seed without shocks"
             )
         if math.isfinite(loss):
-            bits.append(f"it cost {fmt(loss)} cu of firm value against the same seed without shocks")
+            bits.append(
+                f"it cost {fmt(loss)} cu of firm value against the same seed without shocks"
+            )
         out.append(txt + ": " + "; ".join(bits) + ".")
     return define_cu(out)
 
@@ -379,7 +381,9 @@ def _total_finding(d: pd.DataFrame, name: str) -> str:
             f"Including interactions, the largest total index (ST) of {name} is "
             f"{factor_label(top['factor'])}'s {_pct_pm(top)}, but its interval reaches 0; "
             "detectable total effects: "
-            + ", ".join(f"{factor_label(r['factor'])} {_pct_pm(r)}" for _, r in detectable.iterrows())
+            + ", ".join(
+                f"{factor_label(r['factor'])} {_pct_pm(r)}" for _, r in detectable.iterrows()
+            )
         )
     if _unreliable(top):
         txt += " (unreliable estimate: more samples are needed)"

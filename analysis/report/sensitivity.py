@@ -179,9 +179,7 @@ def report_sensitivity(
     target, discovery = _discovery_target(s, outcome, target)
 
     rep.h2("Main findings")
-    findings = sensitivity_findings(
-        s.indices, None if s.noise_note else s.noise, s.outputs, window
-    )
+    findings = sensitivity_findings(s.indices, None if s.noise_note else s.noise, s.outputs, window)
     if s.noise_note:
         findings.append(s.noise_note)
     findings_at = rep.reserve()  # filled once scenario discovery has run

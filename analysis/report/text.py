@@ -13,7 +13,14 @@ from sim.kpis import BY_NAME
 from sim.kpis import HEADLINE as KPI_HEADLINE
 
 # the run-level KPIs a reader meets first (sim.kpis.HEADLINE), then the other familiar ones
-HEADLINE = (*KPI_HEADLINE, "cumulative_profit", "csat", "retention_rate", "reputation", "measured_nps")
+HEADLINE = (
+    *KPI_HEADLINE,
+    "cumulative_profit",
+    "csat",
+    "retention_rate",
+    "reputation",
+    "measured_nps",
+)
 
 SHOCK_KPIS = ("detection_rate", "detection_latency", "recovery_time", "shock_nps", "shock_loss")
 
@@ -136,7 +143,9 @@ def window_from_cfg(cfg: Mapping[str, Any] | None) -> Window | None:
         return None
     if not 0 <= burn_in < steps:
         return None
-    return Window(burn_in + 1, steps if window == 0 else min(steps, burn_in + window), burn_in, steps)
+    return Window(
+        burn_in + 1, steps if window == 0 else min(steps, burn_in + window), burn_in, steps
+    )
 
 
 def window_words(window: Window | None) -> str:

@@ -18,7 +18,14 @@ from experiments.optimize.problem import OptimizeProblem, problem_from_cfg
 from sim.params import ParamError
 
 GROUP = "optimize"
-REPORT_KPIS = ("firm_value", "annual_churn", "nps", "retention_rate", "market_share", "total_profit")
+REPORT_KPIS = (
+    "firm_value",
+    "annual_churn",
+    "nps",
+    "retention_rate",
+    "market_share",
+    "total_profit",
+)
 
 
 def with_group(overrides: Sequence[str]) -> list[str]:
@@ -57,17 +64,29 @@ def check_variables(base, problem: OptimizeProblem) -> dict[str, float]:
     for v in problem.variables:
         key = f"optimize.variables.{v.name}"
         value = _leaf(tree, v.name)
-        if value is KeyError or isinstance(value, bool | str | dict | list | tuple) or value is None:
-            raise ParamError(key, [v.low, v.high], "a numeric model parameter key such as firm.support.human (cxsim params)")
+        if (
+            value is KeyError
+            or isinstance(value, bool | str | dict | list | tuple)
+            or value is None
+        ):
+            raise ParamError(
+                key,
+                [v.low, v.high],
+                "a numeric model parameter key such as firm.support.human (cxsim params)",
+            )
         if isinstance(value, int) and not v.integer:
             raise ParamError(f"{key}.integer", False, f"true: {v.name} is an integer parameter")
         for bound in (v.low, v.high):
             try:
-                with_updates(base, {v.name: int(bound) if v.integer or isinstance(value, int) else bound})
+                with_updates(
+                    base, {v.name: int(bound) if v.integer or isinstance(value, int) else bound}
+                )
             except ParamError as exc:
                 if exc.key != v.name:
                     raise
-                raise ParamError(f"{key}.bounds", [v.low, v.high], f"bounds within {exc.allowed}") from None
+                raise ParamError(
+                    f"{key}.bounds", [v.low, v.high], f"bounds within {exc.allowed}"
+                ) from None
         values[v.name] = value
     return values
 
@@ -77,8 +96,11 @@ def check_objectives(problem: OptimizeProblem) -> None:
 
     for o in problem.objectives:
         if o.kpi not in RUN:
-            raise ParamError(f"optimize.objectives.{o.kpi}", o.direction,
-                             "a run-level KPI as key (cxsim kpis): " + ", ".join(RUN))
+            raise ParamError(
+                f"optimize.objectives.{o.kpi}",
+                o.direction,
+                "a run-level KPI as key (cxsim kpis): " + ", ".join(RUN),
+            )
 
 
 def plan_optimize(overrides: Sequence[str]) -> OptimizePlan:
@@ -128,16 +150,33 @@ def optimize_cmd(cfg, out_dir) -> Any:
 
     plan = plan_optimize(task_overrides())
     t0 = time.perf_counter()
-    log = (lambda s: None) if plan.quiet else (lambda s: print(f"cxsim optimize: {s}", file=sys.stderr))
-    result = run_optimize(plan.problem, plan.fn, out_dir=out_dir, executor=plan.executor, cost=plan.cost,
-                          lines=plan.lines, baseline=plan.baseline, kpis=plan.fn.outputs, log=log)
+    log = (
+        (lambda s: None)
+        if plan.quiet
+        else (lambda s: print(f"cxsim optimize: {s}", file=sys.stderr))
+    )
+    result = run_optimize(
+        plan.problem,
+        plan.fn,
+        out_dir=out_dir,
+        executor=plan.executor,
+        cost=plan.cost,
+        lines=plan.lines,
+        baseline=plan.baseline,
+        kpis=plan.fn.outputs,
+        log=log,
+    )
     s = result.search
     if s.failed:
-        print(f"cxsim optimize: warning: {len(s.failed)} trial(s) failed (see trials.parquet, column error)",
-              file=sys.stderr)
+        print(
+            f"cxsim optimize: warning: {len(s.failed)} trial(s) failed (see trials.parquet, column error)",
+            file=sys.stderr,
+        )
     if not plan.quiet:
-        print(f"cxsim optimize: {s.n_trials} trials ({s.n_new} new, {s.n_resumed} resumed, {s.n_runs} runs) "
-              f"in {time.perf_counter() - t0:.1f} s -> {out_dir}")
+        print(
+            f"cxsim optimize: {s.n_trials} trials ({s.n_new} new, {s.n_resumed} resumed, {s.n_runs} runs) "
+            f"in {time.perf_counter() - t0:.1f} s -> {out_dir}"
+        )
         for line in result.recommendation["summary"]:
             print(f"  {line}")
     return result
@@ -161,5 +200,7 @@ def cli(args: Sequence[str]) -> int:
     rest = [f"+{a}" if a.startswith(f"{GROUP}=") else a for a in args]
     if not any(a.startswith(f"+{GROUP}=") for a in rest):
         rest.insert(0, f"+{GROUP}=default")
-    cmd = C.Command("optimize", C.COMMANDS["optimize"].help, "experiments.optimize.command:optimize_cmd", True)
+    cmd = C.Command(
+        "optimize", C.COMMANDS["optimize"].help, "experiments.optimize.command:optimize_cmd", True
+    )
     return C._run_hydra(cmd, rest)

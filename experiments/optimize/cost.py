@@ -28,13 +28,22 @@ from __future__ import annotations
 from sim import support
 from sim.params import SUPPORT_FACTORS, Params
 
-LINES = (*(f"support.{f}" for f in SUPPORT_FACTORS), "improvement", "omnichannel", "personalization", "cycles")
+LINES = (
+    *(f"support.{f}" for f in SUPPORT_FACTORS),
+    "improvement",
+    "omnichannel",
+    "personalization",
+    "cycles",
+)
 
 
 def cost_lines(params: Params) -> dict[str, float]:
     """The focal firm's planned weekly spend per line, cu per 1,000 market customers."""
     firm, mech = params.firm, params.mechanism
-    out = {f"support.{f}": getattr(firm.support_cost, f) * getattr(firm.support, f) ** 2 for f in SUPPORT_FACTORS}
+    out = {
+        f"support.{f}": getattr(firm.support_cost, f) * getattr(firm.support, f) ** 2
+        for f in SUPPORT_FACTORS
+    }
     out["improvement"] = support.improvement_budget(firm)
     out["omnichannel"] = firm.omnichannel_cost * support.integration(firm, mech) ** 2
     out["personalization"] = firm.personalization_cost * firm.policy.personalization**2

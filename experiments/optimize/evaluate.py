@@ -71,7 +71,11 @@ class TaskCall:
 
 
 def policy_tasks(
-    fp: str, values: Mapping[str, float], scenarios: Sequence[str], seeds: Sequence[int], meta: Mapping[str, Any]
+    fp: str,
+    values: Mapping[str, float],
+    scenarios: Sequence[str],
+    seeds: Sequence[int],
+    meta: Mapping[str, Any],
 ) -> tuple[list[Task], np.ndarray]:
     """Tasks of one policy on every scenario x seed, and their keys as an array (S, R)."""
     tasks, keys = [], np.empty((len(scenarios), len(seeds)), dtype=object)
@@ -79,15 +83,29 @@ def policy_tasks(
         for r, seed in enumerate(seeds):
             key = task_key({"model": fp, "scenario": s, "values": dict(values)}, seed)
             keys[i, r] = key
-            tasks.append(Task({"values": dict(values), "scenario": s}, seed, key,
-                              {**meta, "scenario": s, "replicate": r}))
+            tasks.append(
+                Task(
+                    {"values": dict(values), "scenario": s},
+                    seed,
+                    key,
+                    {**meta, "scenario": s, "replicate": r},
+                )
+            )
     return tasks, keys
 
 
-def run_batch(fn: Callable, tasks: list[Task], store: RunStore, executor: ExecutorConfig, desc: str,
-              progress: bool | None = None):
+def run_batch(
+    fn: Callable,
+    tasks: list[Task],
+    store: RunStore,
+    executor: ExecutorConfig,
+    desc: str,
+    progress: bool | None = None,
+):
     """Run the tasks not yet in the store (the executor skips the stored ones)."""
-    return run_tasks(TaskCall(fn), tasks, store=store, executor=executor, progress=progress, desc=desc)
+    return run_tasks(
+        TaskCall(fn), tasks, store=store, executor=executor, progress=progress, desc=desc
+    )
 
 
 class Results:
@@ -101,7 +119,11 @@ class Results:
     def values(self, keys: np.ndarray, kpi: str) -> np.ndarray | None:
         """The KPI of every run in ``keys`` (same shape), or None if a run is missing."""
         flat = list(keys.ravel())
-        if not len(self.table) or kpi not in self.table.columns or not set(flat) <= set(self.table.index):
+        if (
+            not len(self.table)
+            or kpi not in self.table.columns
+            or not set(flat) <= set(self.table.index)
+        ):
             return None
         return self.table.loc[flat, kpi].to_numpy(dtype=float).reshape(keys.shape)
 
@@ -110,7 +132,9 @@ class Results:
         return bad[0] if bad else None
 
 
-def robust_value(y: np.ndarray, sign: float, measure: str, q: float, ref: np.ndarray | None = None) -> float:
+def robust_value(
+    y: np.ndarray, sign: float, measure: str, q: float, ref: np.ndarray | None = None
+) -> float:
     """The robustness measure of ``y[s, r]`` (see the module docstring); NaN if undefined."""
     y = np.asarray(y, dtype=float)
     if not np.isfinite(y).any():

@@ -23,8 +23,12 @@ def trials_table(study, problem) -> pd.DataFrame:
     for t in study.get_trials(deepcopy=False):
         feasible = bool(t.user_attrs.get("feasible", True))
         done = t.state.name == "COMPLETE" and feasible
-        row: dict[str, Any] = {"number": t.number, "state": t.state.name, "feasible": feasible,
-                               "cost": float(t.user_attrs.get("cost", math.nan))}
+        row: dict[str, Any] = {
+            "number": t.number,
+            "state": t.state.name,
+            "feasible": feasible,
+            "cost": float(t.user_attrs.get("cost", math.nan)),
+        }
         row.update({n: t.params.get(n, math.nan) for n in problem.names})
         for j, kpi in enumerate(problem.kpis):
             row[kpi] = float(t.values[j]) if done and t.values is not None else math.nan
@@ -48,7 +52,11 @@ def allocation_table(ctx, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
             rows.append(ctx.lines(values))
         else:
             rows.append({v.name: (values[v.name] - v.low) / (v.high - v.low) for v in p.variables})
-    unit = "cu per week per 1,000 market customers" if ctx.lines else "level within bounds (0 = low, 1 = high)"
+    unit = (
+        "cu per week per 1,000 market customers"
+        if ctx.lines
+        else "level within bounds (0 = low, 1 = high)"
+    )
     return pd.DataFrame(rows, index=labels), unit
 
 
@@ -79,7 +87,9 @@ def write_outputs(ctx, out_dir: Path, study, rec: dict, table: pd.DataFrame, inf
         _figure(op.allocation_figure(alloc, unit), out_dir / "allocation.png"),
         _figure(op.convergence_figure(trials, objectives), out_dir / "convergence.png"),
     ]
-    write_json_atomic(out_dir / "study.json", _json({"declaration": p.to_dict(), **info, "figures": figures}))
+    write_json_atomic(
+        out_dir / "study.json", _json({"declaration": p.to_dict(), **info, "figures": figures})
+    )
     return rec
 
 
@@ -100,20 +110,37 @@ def _markdown(rec: dict) -> str:
 
     lines = ["# Recommendation (cxsim optimize)", ""]
     lines += [f"- {s}" for s in rec["summary"]]
-    lines += ["", "## Allocation", "", "| variable | baseline | equal split | recommended |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Allocation",
+        "",
+        "| variable | baseline | equal split | recommended |",
+        "|---|---:|---:|---:|",
+    ]
     es = rec.get("equal_split") or {"values": {}}
     for k, v in rec["recommended"]["values"].items():
-        lines.append(f"| {k} | {fmt(rec['baseline']['values'][k])} | {fmt(es['values'].get(k))} | {fmt(v)} |")
+        lines.append(
+            f"| {k} | {fmt(rec['baseline']['values'][k])} | {fmt(es['values'].get(k))} | {fmt(v)} |"
+        )
     if "cost" in rec["recommended"]:
-        lines.append(f"| weekly cost | {fmt(rec['baseline'].get('cost'))} | {fmt(es.get('cost'))} | "
-                     f"{fmt(rec['recommended']['cost'])} |")
+        lines.append(
+            f"| weekly cost | {fmt(rec['baseline'].get('cost'))} | {fmt(es.get('cost'))} | "
+            f"{fmt(rec['recommended']['cost'])} |"
+        )
     pct = f"{100 * rec['level']:g}%"
-    lines += ["", f"## Paired differences on {rec['seeds']['confirm']} fresh seeds ({pct} intervals)", "",
-              "| KPI | recommended | vs baseline | vs equal split |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        f"## Paired differences on {rec['seeds']['confirm']} fresh seeds ({pct} intervals)",
+        "",
+        "| KPI | recommended | vs baseline | vs equal split |",
+        "|---|---:|---:|---:|",
+    ]
     for kpi, m in rec["kpis"].items():
         cells = []
         for ref in ("vs_baseline", "vs_equal_split"):
             d = rec[ref].get(kpi)
-            cells.append("n/a" if d is None else f"{fmt(d['diff'])} [{fmt(d['low'])}, {fmt(d['high'])}]")
+            cells.append(
+                "n/a" if d is None else f"{fmt(d['diff'])} [{fmt(d['low'])}, {fmt(d['high'])}]"
+            )
         lines.append(f"| {kpi} | {fmt(m['recommended']['mean'])} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines) + "\n"

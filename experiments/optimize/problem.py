@@ -20,8 +20,15 @@ DIRECTIONS = ("maximize", "minimize")
 MEASURES = ("mean", "quantile", "worst", "regret")
 SAMPLERS = ("auto", "tpe", "nsga2", "random")
 TOP_KEYS = (
-    "variables", "objectives", "constraints", "uncertainty", "robustness", "search",
-    "reevaluate", "baseline", "seed",
+    "variables",
+    "objectives",
+    "constraints",
+    "uncertainty",
+    "robustness",
+    "search",
+    "reevaluate",
+    "baseline",
+    "seed",
 )
 _SECTIONS = {
     "constraints": ("budget",),
@@ -125,18 +132,29 @@ class OptimizeProblem:
         """The declaration in its YAML form (``problem_from_cfg(p.to_dict()) == p``)."""
         return {
             "variables": {
-                v.name: {"bounds": [int(v.low), int(v.high)] if v.integer else [v.low, v.high],
-                         "integer": v.integer}
+                v.name: {
+                    "bounds": [int(v.low), int(v.high)] if v.integer else [v.low, v.high],
+                    "integer": v.integer,
+                }
                 for v in self.variables
             },
             "objectives": {o.kpi: o.direction for o in self.objectives},
             "constraints": {"budget": self.budget},
             "uncertainty": {"seeds": self.seeds, "scenarios": list(self.scenarios)},
             "robustness": {"measure": self.measure, "quantile": self.quantile},
-            "search": {"sampler": self.sampler, "n_trials": self.n_trials, "batch": self.batch,
-                       "population": self.population, "storage": self.storage},
-            "reevaluate": {"top": self.top, "seeds": self.reeval_seeds,
-                           "confirm_seeds": self.confirm_seeds, "level": self.level},
+            "search": {
+                "sampler": self.sampler,
+                "n_trials": self.n_trials,
+                "batch": self.batch,
+                "population": self.population,
+                "storage": self.storage,
+            },
+            "reevaluate": {
+                "top": self.top,
+                "seeds": self.reeval_seeds,
+                "confirm_seeds": self.confirm_seeds,
+                "level": self.level,
+            },
             "baseline": dict(self.baseline),
             "seed": self.seed,
         }
@@ -151,7 +169,11 @@ def _flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         key = f"{prefix}{name}"
         if isinstance(spec, Mapping) and spec and not set(spec) & {"bounds", "integer"}:
             for k, v in _flatten(spec, key + ".").items():
-                out[k] = {**out[k], **v} if isinstance(out.get(k), Mapping) and isinstance(v, Mapping) else v
+                out[k] = (
+                    {**out[k], **v}
+                    if isinstance(out.get(k), Mapping) and isinstance(v, Mapping)
+                    else v
+                )
         elif isinstance(out.get(key), Mapping) and isinstance(spec, Mapping):
             out[key] = {**out[key], **spec}
         else:
@@ -177,7 +199,12 @@ def _variables(raw: Any) -> tuple[Variable, ...]:
         b, integer = _show(spec.get("bounds")), spec.get("integer", False)
         if not isinstance(integer, bool):
             raise _bad(f"{key}.integer", integer, "true or false")
-        if not isinstance(b, list) or len(b) != 2 or not all(_is_real(x) for x in b) or not b[0] < b[1]:
+        if (
+            not isinstance(b, list)
+            or len(b) != 2
+            or not all(_is_real(x) for x in b)
+            or not b[0] < b[1]
+        ):
             raise _bad(f"{key}.bounds", b, "[low, high], two finite numbers with low < high")
         if integer and not all(float(x).is_integer() for x in b):
             raise _bad(f"{key}.bounds", b, "integer [low, high] for an integer variable")
@@ -210,7 +237,9 @@ def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
         raise _bad(name, node, "a mapping with keys " + ", ".join(_SECTIONS[name]))
     for k in node:
         if k not in _SECTIONS[name]:
-            raise ValueError(f"unknown key optimize.{name}.{k}: allowed {', '.join(_SECTIONS[name])}")
+            raise ValueError(
+                f"unknown key optimize.{name}.{k}: allowed {', '.join(_SECTIONS[name])}"
+            )
     return dict(node)
 
 
@@ -218,8 +247,11 @@ def _budget(v: Any) -> float | str | None:
     if v is None or v == "baseline":
         return v
     if not _is_real(v) or v <= 0:
-        raise _bad("constraints.budget", v,
-                   "a positive number (cu per week per 1,000 market customers), baseline or null")
+        raise _bad(
+            "constraints.budget",
+            v,
+            "a positive number (cu per week per 1,000 market customers), baseline or null",
+        )
     return float(v)
 
 
@@ -228,7 +260,9 @@ def _scenarios(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, list) or not v or not all(isinstance(s, str) and s for s in v):
-        raise _bad("uncertainty.scenarios", v, "a non-empty list of scenario names (cxsim scenarios)")
+        raise _bad(
+            "uncertainty.scenarios", v, "a non-empty list of scenario names (cxsim scenarios)"
+        )
     if len(set(v)) != len(v):
         raise _bad("uncertainty.scenarios", v, "each scenario once")
     return tuple(v)
@@ -238,7 +272,11 @@ def problem_from_cfg(cfg: Mapping[str, Any]) -> OptimizeProblem:
     """A validated :class:`OptimizeProblem` from the ``optimize`` node of the configuration (a
     whole composed configuration is accepted too: its ``optimize`` node is used)."""
     data = plain(cfg)
-    if isinstance(data, Mapping) and "variables" not in data and isinstance(data.get("optimize"), Mapping):
+    if (
+        isinstance(data, Mapping)
+        and "variables" not in data
+        and isinstance(data.get("optimize"), Mapping)
+    ):
         data = data["optimize"]
     if not isinstance(data, Mapping):
         raise _bad("", data, "a mapping (the optimize section of the configuration)")
@@ -258,7 +296,9 @@ def problem_from_cfg(cfg: Mapping[str, Any]) -> OptimizeProblem:
         raise _bad("search.sampler", sampler, ", ".join(SAMPLERS))
     storage = s.get("storage")
     if storage is not None and (not isinstance(storage, str) or "://" not in storage):
-        raise _bad("search.storage", storage, "null (a SQLite file in the run directory) or a database URL")
+        raise _bad(
+            "search.storage", storage, "null (a SQLite file in the run directory) or a database URL"
+        )
     level = e.get("level", 0.95)
     if not _is_real(level) or not 0 < level < 1:
         raise _bad("reevaluate.level", level, "a number in (0, 1), e.g. 0.95")

@@ -44,7 +44,9 @@ TOL = 1e-9
 # --------------------------------------------------------------------------------------------
 # Budgets: the cheapest policy and the equal split
 # --------------------------------------------------------------------------------------------
-def cheapest(problem: OptimizeProblem, cost: Callable, baseline: Mapping[str, float]) -> tuple[float, dict]:
+def cheapest(
+    problem: OptimizeProblem, cost: Callable, baseline: Mapping[str, float]
+) -> tuple[float, dict]:
     """(cost, values) of the cheapest policy in the box: the weekly cost is monotone in each
     variable, so each one sits at whichever bound costs less."""
     values = dict(baseline)
@@ -68,25 +70,33 @@ def _bisect(f: Callable[[float], bool], lo: float, hi: float, n: int = 48) -> fl
     return lo
 
 
-def equal_split(problem: OptimizeProblem, cost: Callable, baseline: Mapping[str, float], budget: float) -> dict | None:
+def equal_split(
+    problem: OptimizeProblem, cost: Callable, baseline: Mapping[str, float], budget: float
+) -> dict | None:
     """The naive equal split of ``budget`` (see the module docstring); None if even the cheapest
     levels of the cost-raising variables exceed it."""
     lows = {v.name: _bounds(v)[0] for v in problem.variables}
     base = {**dict(baseline), **lows}
     c0 = cost(base)
-    rising = [v for v in problem.variables if not v.integer and cost({**base, v.name: v.high}) > c0 + TOL]
+    rising = [
+        v for v in problem.variables if not v.integer and cost({**base, v.name: v.high}) > c0 + TOL
+    ]
     if not rising:
         return None
 
     def levels(share: float) -> dict[str, float]:
         out = dict(baseline)
         for v in rising:
-            out[v.name] = _bisect(lambda x, v=v: cost({**base, v.name: x}) - c0 <= share, v.low, v.high, 40)
+            out[v.name] = _bisect(
+                lambda x, v=v: cost({**base, v.name: x}) - c0 <= share, v.low, v.high, 40
+            )
         return out
 
     if cost(levels(0.0)) > budget:
         return None
-    share = _bisect(lambda s: cost(levels(s)) <= budget, 0.0, budget)  # never above: it is enqueued as a feasible trial
+    share = _bisect(
+        lambda s: cost(levels(s)) <= budget, 0.0, budget
+    )  # never above: it is enqueued as a feasible trial
     return levels(share)
 
 
@@ -96,8 +106,11 @@ def equal_split(problem: OptimizeProblem, cost: Callable, baseline: Mapping[str,
 def feasible_trials(study) -> list:
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get("feasible", True)]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.user_attrs.get("feasible", True)
+    ]
 
 
 def front_mask(scores: np.ndarray) -> np.ndarray:
@@ -138,13 +151,28 @@ def _run_policies(ctx, policies: Mapping[str, Mapping[str, float]], phase: int, 
     """Run every policy on the phase's seeds; {policy: {kpi: y[s, r]}} for ``kpis``."""
     p = ctx.problem
     seeds = phase_seeds(p.seed, phase, n)
-    assert not set(seeds) & set(phase_seeds(p.seed, SEARCH, p.seeds)), "fresh seeds overlap the search"
+    assert not set(seeds) & set(phase_seeds(p.seed, SEARCH, p.seeds)), (
+        "fresh seeds overlap the search"
+    )
     tasks, keys = [], {}
     for name, values in policies.items():
-        t, k = policy_tasks(ctx.fp, values, p.scenarios, seeds, {"phase": ("", "select", "confirm")[phase], "trial": -1})
+        t, k = policy_tasks(
+            ctx.fp,
+            values,
+            p.scenarios,
+            seeds,
+            {"phase": ("", "select", "confirm")[phase], "trial": -1},
+        )
         tasks += t
         keys[name] = k
-    run_batch(ctx.fn, tasks, ctx.store, ctx.executor, f"optimize: re-evaluation ({('', 'select', 'confirm')[phase]})", ctx.progress)
+    run_batch(
+        ctx.fn,
+        tasks,
+        ctx.store,
+        ctx.executor,
+        f"optimize: re-evaluation ({('', 'select', 'confirm')[phase]})",
+        ctx.progress,
+    )
     res = Results(ctx.store)
     out: dict[str, dict[str, np.ndarray]] = {}
     for name, k in keys.items():
@@ -168,7 +196,13 @@ def paired(a: np.ndarray, b: np.ndarray, kpi: str, level: float) -> dict[str, fl
     from analysis.stats import kpi_bounds, paired_difference
 
     iv = paired_difference(np.nanmean(a, axis=0), np.nanmean(b, axis=0), level, kpi_bounds(kpi))
-    return {"diff": iv.mean, "low": iv.low, "high": iv.high, "n": iv.n, "distinguishable": iv.excludes_zero}
+    return {
+        "diff": iv.mean,
+        "low": iv.low,
+        "high": iv.high,
+        "n": iv.n,
+        "distinguishable": iv.excludes_zero,
+    }
 
 
 def _mean_ci(y: np.ndarray, kpi: str, level: float) -> dict[str, float]:
@@ -180,7 +214,10 @@ def _mean_ci(y: np.ndarray, kpi: str, level: float) -> dict[str, float]:
 
 def _robust(ctx, runs: Mapping[str, np.ndarray], ref: Mapping[str, np.ndarray]) -> dict[str, float]:
     p = ctx.problem
-    return {o.kpi: robust_value(runs[o.kpi], o.sign, p.measure, p.quantile, ref[o.kpi]) for o in p.objectives}
+    return {
+        o.kpi: robust_value(runs[o.kpi], o.sign, p.measure, p.quantile, ref[o.kpi])
+        for o in p.objectives
+    }
 
 
 def reevaluate(ctx, study) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -190,9 +227,15 @@ def reevaluate(ctx, study) -> tuple[dict[str, Any], pd.DataFrame]:
     if not cands:
         from experiments.batch import RunsFailed
 
-        raise RunsFailed("no feasible trial finished: raise optimize.search.n_trials (rerunning the same "
-                         "command continues the study) or the budget")
-    split = equal_split(p, ctx.cost, ctx.baseline, ctx.budget) if ctx.cost is not None and ctx.budget else None
+        raise RunsFailed(
+            "no feasible trial finished: raise optimize.search.n_trials (rerunning the same "
+            "command continues the study) or the budget"
+        )
+    split = (
+        equal_split(p, ctx.cost, ctx.baseline, ctx.budget)
+        if ctx.cost is not None and ctx.budget
+        else None
+    )
     refs = {"baseline": ctx.baseline, **({"equal_split": split} if split else {})}
     policies = {**refs, **{f"trial_{t.number}": {**ctx.baseline, **t.params} for t in cands}}
     sel, _ = _run_policies(ctx, policies, SELECT, p.reeval_seeds)
@@ -202,7 +245,9 @@ def reevaluate(ctx, study) -> tuple[dict[str, Any], pd.DataFrame]:
     # the baseline (when within the budget) competes too: a search that found nothing better
     # recommends keeping it rather than the best of worse candidates
     keep = ctx.cost is None or ctx.budget is None or ctx.cost(ctx.baseline) <= ctx.budget
-    best = max([*names, *(["baseline"] if keep else [])], key=lambda n: prim.sign * robust[n][prim.kpi])
+    best = max(
+        [*names, *(["baseline"] if keep else [])], key=lambda n: prim.sign * robust[n][prim.kpi]
+    )
     table = _candidate_table(ctx, cands, policies, sel, robust, best)
     conf, _ = _run_policies(ctx, {"recommended": policies[best], **refs}, CONFIRM, p.confirm_seeds)
     rec = _recommendation(ctx, best, policies, conf, cands, split)
@@ -233,11 +278,17 @@ def _recommendation(ctx, best: str, policies, conf, cands, split) -> dict[str, A
         "quantile": p.quantile if p.measure == "quantile" else None,
         "scenarios": list(p.scenarios),
         "level": level,
-        "recommended": {**_policy_info(ctx, policies[best]), "trial": -1 if trial is None else trial.number,
-                        "search_values": {} if trial is None else dict(zip(p.kpis, trial.values, strict=True))},
+        "recommended": {
+            **_policy_info(ctx, policies[best]),
+            "trial": -1 if trial is None else trial.number,
+            "search_values": {} if trial is None else dict(zip(p.kpis, trial.values, strict=True)),
+        },
         "baseline": _policy_info(ctx, policies["baseline"]),
         "equal_split": _policy_info(ctx, split),
-        "kpis": {}, "vs_baseline": {}, "vs_equal_split": {}, "robust": {},
+        "kpis": {},
+        "vs_baseline": {},
+        "vs_equal_split": {},
+        "robust": {},
     }
     for name in conf:
         rec["robust"][name] = _robust(ctx, conf[name], conf["baseline"])
@@ -245,9 +296,13 @@ def _recommendation(ctx, best: str, policies, conf, cands, split) -> dict[str, A
         if kpi not in conf["recommended"]:
             continue
         rec["kpis"][kpi] = {name: _mean_ci(conf[name][kpi], kpi, level) for name in conf}
-        rec["vs_baseline"][kpi] = paired(conf["recommended"][kpi], conf["baseline"][kpi], kpi, level)
+        rec["vs_baseline"][kpi] = paired(
+            conf["recommended"][kpi], conf["baseline"][kpi], kpi, level
+        )
         if "equal_split" in conf:
-            rec["vs_equal_split"][kpi] = paired(conf["recommended"][kpi], conf["equal_split"][kpi], kpi, level)
+            rec["vs_equal_split"][kpi] = paired(
+                conf["recommended"][kpi], conf["equal_split"][kpi], kpi, level
+            )
     if len(p.scenarios) > 1:
         k = p.primary.kpi
         rec["per_scenario"] = {
@@ -263,19 +318,28 @@ def _candidate_table(ctx, cands: Sequence, policies, sel, robust, best: str) -> 
     trials = {f"trial_{t.number}": t for t in cands}
     for name, values in policies.items():
         t = trials.get(name)
-        row: dict[str, Any] = {"policy": name if t is None else "candidate", "trial": -1 if t is None else t.number}
+        row: dict[str, Any] = {
+            "policy": name if t is None else "candidate",
+            "trial": -1 if t is None else t.number,
+        }
         row.update({v.name: values[v.name] for v in p.variables})
         row["cost"] = float(ctx.cost(values)) if ctx.cost is not None else math.nan
         for j, o in enumerate(p.objectives):
             row[f"search_{o.kpi}"] = t.values[j] if t is not None else math.nan
             row[o.kpi] = robust[name][o.kpi]
             d = paired(sel[name][o.kpi], sel["baseline"][o.kpi], o.kpi, p.level)
-            row[f"{o.kpi}_vs_baseline"], row[f"{o.kpi}_low"], row[f"{o.kpi}_high"] = d["diff"], d["low"], d["high"]
+            row[f"{o.kpi}_vs_baseline"], row[f"{o.kpi}_low"], row[f"{o.kpi}_high"] = (
+                d["diff"],
+                d["low"],
+                d["high"],
+            )
         row["recommended"] = name == best
         rows.append(row)
     df = pd.DataFrame(rows)
     is_cand = (df["policy"] == "candidate").to_numpy()
-    scores = df.loc[is_cand, list(p.kpis)].to_numpy(dtype=float) * np.array([o.sign for o in p.objectives])
+    scores = df.loc[is_cand, list(p.kpis)].to_numpy(dtype=float) * np.array(
+        [o.sign for o in p.objectives]
+    )
     df["on_front"] = False
     df.loc[is_cand, "on_front"] = front_mask(scores)
     return df

@@ -80,7 +80,9 @@ def distributions(problem: OptimizeProblem) -> dict[str, Any]:
     from optuna.distributions import FloatDistribution, IntDistribution
 
     return {
-        v.name: IntDistribution(int(v.low), int(v.high)) if v.integer else FloatDistribution(v.low, v.high)
+        v.name: IntDistribution(int(v.low), int(v.high))
+        if v.integer
+        else FloatDistribution(v.low, v.high)
         for v in problem.variables
     }
 
@@ -94,13 +96,13 @@ def make_sampler(problem: OptimizeProblem, n_existing: int):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
             return optuna.samplers.TPESampler(
-                seed=seed, multivariate=True, constant_liar=True,
+                seed=seed,
+                multivariate=True,
+                constant_liar=True,
                 n_startup_trials=max(10, problem.batch),
             )
         if name == "nsga2":
-            return optuna.samplers.NSGAIISampler(
-                population_size=problem.population, seed=seed
-            )
+            return optuna.samplers.NSGAIISampler(population_size=problem.population, seed=seed)
         return optuna.samplers.RandomSampler(seed=seed)
 
 
@@ -123,11 +125,12 @@ def open_study(problem: OptimizeProblem, storage_url: str):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage: Any = storage_url
     if storage_url.startswith("sqlite:///"):
-        creator = functools.partial(_sqlite_connect, storage_url[len("sqlite:///"):])
+        creator = functools.partial(_sqlite_connect, storage_url[len("sqlite:///") :])
         storage = optuna.storages.RDBStorage(storage_url, engine_kwargs={"creator": creator})
     directions = [o.direction for o in problem.objectives]
-    probe = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True,
-                                directions=directions)
+    probe = optuna.create_study(
+        study_name=STUDY_NAME, storage=storage, load_if_exists=True, directions=directions
+    )
     if list(d.name.lower() for d in probe.directions) != directions:
         raise ValueError(
             f"the study in {storage_url} optimises {[d.name.lower() for d in probe.directions]}, "
@@ -140,7 +143,11 @@ def open_study(problem: OptimizeProblem, storage_url: str):
 def _finished(study) -> int:
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)))
+    return len(
+        study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+        )
+    )
 
 
 def baseline_reference(ctx: Context) -> np.ndarray | None:
@@ -149,14 +156,18 @@ def baseline_reference(ctx: Context) -> np.ndarray | None:
     if p.measure != "regret":
         return None
     seeds = phase_seeds(p.seed, SEARCH, p.seeds)
-    tasks, keys = policy_tasks(ctx.fp, ctx.baseline, p.scenarios, seeds, {"phase": "search", "trial": -1})
+    tasks, keys = policy_tasks(
+        ctx.fp, ctx.baseline, p.scenarios, seeds, {"phase": "search", "trial": -1}
+    )
     run_batch(ctx.fn, tasks, ctx.store, ctx.executor, "optimize: baseline", ctx.progress)
     res = Results(ctx.store)
     ref = [res.values(keys, o.kpi) for o in p.objectives]
     if any(r is None for r in ref):
         from experiments.batch import RunsFailed
 
-        raise RunsFailed("the baseline policy's runs failed: rerun with the same hydra.run.dir to retry them")
+        raise RunsFailed(
+            "the baseline policy's runs failed: rerun with the same hydra.run.dir to retry them"
+        )
     return np.stack(ref)
 
 
@@ -173,8 +184,9 @@ def _record_cost(ctx: Context, trial, values: Mapping[str, float]) -> bool:
     return feasible
 
 
-def evaluate_trials(ctx: Context, study, trials: list[tuple[int, Any, dict[str, Any]]],
-                    ref: np.ndarray | None) -> tuple[int, list[int]]:
+def evaluate_trials(
+    ctx: Context, study, trials: list[tuple[int, Any, dict[str, Any]]], ref: np.ndarray | None
+) -> tuple[int, list[int]]:
     """Run and tell ``(number, trial handle, params)`` items; returns (runs done, failed numbers)."""
     from optuna.trial import TrialState
 
@@ -183,21 +195,36 @@ def evaluate_trials(ctx: Context, study, trials: list[tuple[int, Any, dict[str, 
     todo, tasks = [], []
     for number, handle, values in trials:
         if _record_cost(ctx, handle, values):
-            t, keys = policy_tasks(ctx.fp, values, p.scenarios, seeds, {"phase": "search", "trial": number})
+            t, keys = policy_tasks(
+                ctx.fp, values, p.scenarios, seeds, {"phase": "search", "trial": number}
+            )
             tasks += t
             todo.append((number, handle, keys))
         else:
             study.tell(number, [-o.sign * PLACEHOLDER for o in p.objectives])
-    summary = run_batch(ctx.fn, tasks, ctx.store, ctx.executor, f"optimize: trials {trials[0][0]}-{trials[-1][0]}",
-                        ctx.progress) if tasks else None
+    summary = (
+        run_batch(
+            ctx.fn,
+            tasks,
+            ctx.store,
+            ctx.executor,
+            f"optimize: trials {trials[0][0]}-{trials[-1][0]}",
+            ctx.progress,
+        )
+        if tasks
+        else None
+    )
     res = Results(ctx.store) if tasks else None
     failed = []
     for number, handle, keys in todo:
         values = []
         for j, o in enumerate(p.objectives):
             y = res.values(keys, o.kpi)
-            values.append(math.nan if y is None else robust_value(
-                y, o.sign, p.measure, p.quantile, None if ref is None else ref[j]))
+            values.append(
+                math.nan
+                if y is None
+                else robust_value(y, o.sign, p.measure, p.quantile, None if ref is None else ref[j])
+            )
         if not all(math.isfinite(v) for v in values):
             error = res.first_error(keys) or "an objective is undefined (NaN) in every run"
             handle.set_user_attr("error", error)
@@ -240,16 +267,24 @@ def run_search(ctx: Context, study) -> SearchSummary:
     n_runs, failed, n_new = 0, [], 0
     if not study.trials:  # a new study
         _enqueue_references(ctx, study)
-    left = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if p.storage is None else []
+    left = (
+        study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if p.storage is None else []
+    )
     if left:
         ctx.log(f"resuming: finishing {len(left)} trial(s) left running by an interrupted search")
         for t in [t for t in left if set(t.params) != set(dists)]:  # killed inside ask()
             study.tell(t.number, state=TrialState.FAIL)
-        items = [(t.number, _handle(study, t), dict(t.params)) for t in left if set(t.params) == set(dists)]
+        items = [
+            (t.number, _handle(study, t), dict(t.params))
+            for t in left
+            if set(t.params) == set(dists)
+        ]
         runs, bad = evaluate_trials(ctx, study, items, ref) if items else (0, [])
         n_runs, failed = n_runs + runs, failed + bad
     while (done := _finished(study)) < p.n_trials:
         asked = [study.ask(dists) for _ in range(min(p.batch, p.n_trials - done))]
         runs, bad = evaluate_trials(ctx, study, [(t.number, t, dict(t.params)) for t in asked], ref)
         n_runs, failed, n_new = n_runs + runs, failed + bad, n_new + len(asked)
-    return SearchSummary(_finished(study), n_new, len(left), n_runs, time.perf_counter() - t0, tuple(failed))
+    return SearchSummary(
+        _finished(study), n_new, len(left), n_runs, time.perf_counter() - t0, tuple(failed)
+    )

@@ -30,13 +30,17 @@ class OptimizeResult:
     seconds: float
 
 
-def resolve_budget(problem: OptimizeProblem, cost: Callable | None, baseline: Mapping[str, float]) -> float | None:
+def resolve_budget(
+    problem: OptimizeProblem, cost: Callable | None, baseline: Mapping[str, float]
+) -> float | None:
     """The budget in cu per week per 1,000 market customers (None: no constraint); a one-line
     ValueError when it cannot be met by any policy within the variables' bounds."""
     if problem.budget is None:
         return None
     if cost is None:
-        raise ValueError("invalid optimize.constraints.budget: this model function has no cost model (use null)")
+        raise ValueError(
+            "invalid optimize.constraints.budget: this model function has no cost model (use null)"
+        )
     budget = float(cost(baseline)) if problem.budget == "baseline" else float(problem.budget)
     low, _ = cheapest(problem, cost, baseline)
     if budget < low - 1e-9:
@@ -47,11 +51,15 @@ def resolve_budget(problem: OptimizeProblem, cost: Callable | None, baseline: Ma
     return budget
 
 
-def resolve_baseline(problem: OptimizeProblem, given: Mapping[str, float] | None) -> dict[str, float]:
+def resolve_baseline(
+    problem: OptimizeProblem, given: Mapping[str, float] | None
+) -> dict[str, float]:
     base = {**(given or {}), **problem.baseline}
     missing = [n for n in problem.names if n not in base]
     if missing:
-        raise ValueError(f"invalid optimize.baseline: no value for {missing[0]} (give the reference policy's value)")
+        raise ValueError(
+            f"invalid optimize.baseline: no value for {missing[0]} (give the reference policy's value)"
+        )
     for v in problem.variables:
         base[v.name] = int(base[v.name]) if v.integer else float(base[v.name])
     return base
@@ -86,10 +94,18 @@ def run_optimize(
     base = resolve_baseline(p, baseline)
     budget = resolve_budget(p, cost, base)
     ctx = Context(
-        problem=p, fn=fn, fp=fn_fingerprint(fn), store=RunStore(out_dir / "store"), executor=executor,
-        cost=(lambda v: cost({**base, **v})) if cost else None, budget=budget, baseline=base,
-        kpis=tuple(dict.fromkeys([*p.kpis, *kpis])), lines=(lambda v: lines({**base, **v})) if lines else None,
-        progress=progress, log=log,
+        problem=p,
+        fn=fn,
+        fp=fn_fingerprint(fn),
+        store=RunStore(out_dir / "store"),
+        executor=executor,
+        cost=(lambda v: cost({**base, **v})) if cost else None,
+        budget=budget,
+        baseline=base,
+        kpis=tuple(dict.fromkeys([*p.kpis, *kpis])),
+        lines=(lambda v: lines({**base, **v})) if lines else None,
+        progress=progress,
+        log=log,
     )
     storage = p.storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
     study = open_study(p, storage)
@@ -100,9 +116,14 @@ def run_optimize(
     info = {
         "storage": "study.db" if p.storage is None else "external",
         "budget": budget,
-        "search": {"trials": summary.n_trials, "new": summary.n_new, "resumed": summary.n_resumed,
-                   "runs": summary.n_runs, "seconds": round(summary.seconds, 3),
-                   "failed_trials": list(summary.failed)},
+        "search": {
+            "trials": summary.n_trials,
+            "new": summary.n_new,
+            "resumed": summary.n_resumed,
+            "runs": summary.n_runs,
+            "seconds": round(summary.seconds, 3),
+            "failed_trials": list(summary.failed),
+        },
         "seconds": {"search": round(t_search, 3), "total": round(seconds, 3)},
         "executor": {"kind": executor.kind, "n_jobs": executor.n_jobs},
     }

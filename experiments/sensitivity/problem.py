@@ -423,6 +423,7 @@ def _flat_factors(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _merge_spec(old: Any, new: Any) -> Any:
     """Two entries of one factor: ``new``'s keys over ``old``'s (a list is its bounds)."""
+
     def as_map(v: Any) -> Any:
         return {"bounds": v} if isinstance(v, Sequence) and not isinstance(v, str) else v
 

@@ -65,6 +65,7 @@ def evaluated_journeys(
     """
     cp, base_effort = m.params.customer, np.float32(m.params.journey.base_effort)
     snap: dict[str, np.ndarray] = {}
+
     def expected_of_dealer() -> None:
         # each journey's expectation of the firm dealt with (expectations are per firm)
         w = m._week

@@ -75,7 +75,12 @@ def test_f06b_later_recovery_wins_back_fewer(record):
                     # the week's complainers at the focal firm whose answer will succeed: answered
                     # at once (delay 0) or queued for ``delay`` weeks with the outcome drawn now
                     if delay == 0:
-                        cohort |= w["complained"] & w["recovered"] & (w["dealer"] == 0) & (w["start_firm"] == 0)
+                        cohort |= (
+                            w["complained"]
+                            & w["recovered"]
+                            & (w["dealer"] == 0)
+                            & (w["start_firm"] == 0)
+                        )
                     else:
                         for when, idx, ok in m.focal.complaint_queue:
                             if when == m.steps + delay:

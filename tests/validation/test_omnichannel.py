@@ -57,9 +57,12 @@ def basket(d, sel) -> float:
 
 
 @pytest.mark.xdist_group("omnichannel_customers")  # shares the module fixture customers
-@pytest.mark.xfail(strict=True, reason=(
-    'calibration target, fails since baskets are individual (issue 14): multichannel/single-channel basket 1.028 (range 1.04-1.10); within segments the most-channel third buys 1.04-1.13x the least; not re-tuned'
-))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "calibration target, fails since baskets are individual (issue 14): multichannel/single-channel basket 1.028 (range 1.04-1.10); within segments the most-channel third buys 1.04-1.13x the least; not re-tuned"
+    ),
+)
 def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
     d = customers
     single, multi = d["channels"] == 1, d["channels"] >= 2

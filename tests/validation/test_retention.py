@@ -83,9 +83,12 @@ def churn_run(factor: float, seed: int) -> dict:
     }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'fails at the edge since issue 14: the profit gain of the model runs is 0.75x the mechanics (range 0.75-1.25): with share of wallet, kept customers are the loyal ones and the margin per customer-week shifts too; mechanics part unchanged (lifetime x2.05)'
-))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "fails at the edge since issue 14: the profit gain of the model runs is 0.75x the mechanics (range 0.75-1.25): with share of wallet, kept customers are the loyal ones and the margin per customer-week shifts too; mechanics part unchanged (lifetime x2.05)"
+    ),
+)
 def test_f08_retention_leverage_works_through_lifetime(record):
     # the mechanics, with the model's CLV definition
     d = weekly_discount()

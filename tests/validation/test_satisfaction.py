@@ -86,7 +86,9 @@ def test_f01a_raising_expectations_lowers_satisfaction_at_fixed_quality(record):
     assert higher == 0
 
 
-@pytest.mark.xdist_group("satisfaction_default_journeys")  # shares the module fixture default_journeys
+@pytest.mark.xdist_group(
+    "satisfaction_default_journeys"
+)  # shares the module fixture default_journeys
 def test_f01b_disconfirmation_explains_satisfaction_better_than_expectation(
     record, default_journeys
 ):
@@ -117,7 +119,9 @@ def test_f01b_disconfirmation_explains_satisfaction_better_than_expectation(
 # ------------------------------------------------------------------------------------------
 # Fact 2: shortfalls weigh more than surpluses
 # ------------------------------------------------------------------------------------------
-@pytest.mark.xdist_group("satisfaction_default_journeys")  # shares the module fixture default_journeys
+@pytest.mark.xdist_group(
+    "satisfaction_default_journeys"
+)  # shares the module fixture default_journeys
 def test_f02_shortfall_slope_steeper_than_surplus_slope(record, default_journeys):
     a = asymmetry(default_journeys)
     record(
@@ -130,7 +134,9 @@ def test_f02_shortfall_slope_steeper_than_surplus_slope(record, default_journeys
     assert 1.5 <= a["ratio"] <= 2.5
 
 
-@pytest.mark.xdist_group("satisfaction_default_journeys")  # shares the module fixture default_journeys
+@pytest.mark.xdist_group(
+    "satisfaction_default_journeys"
+)  # shares the module fixture default_journeys
 def test_f02b_shortfall_slope_steeper_at_touchpoint_level(record, default_journeys):
     """The same asymmetry measured at attribute (touchpoint) level, as Mittal, Ross & Baldasare
     (1998) measure it: satisfaction on the summed touchpoint shortfalls and surpluses."""
@@ -148,7 +154,9 @@ def test_f02b_shortfall_slope_steeper_at_touchpoint_level(record, default_journe
 # ------------------------------------------------------------------------------------------
 # Fact 3: loss aversion λ ≈ 2
 # ------------------------------------------------------------------------------------------
-@pytest.mark.xdist_group("satisfaction_default_journeys")  # shares the module fixture default_journeys
+@pytest.mark.xdist_group(
+    "satisfaction_default_journeys"
+)  # shares the module fixture default_journeys
 def test_f03_loss_aversion_default_and_no_asymmetry_without_it(record, default_journeys):
     lam = sim.Params().customer.loss_aversion
     with_lam = asymmetry(default_journeys)
@@ -232,7 +240,9 @@ def test_f04a_peak_end_scripted_journeys(record):
     assert abs(duration_effect) < 0.10
 
 
-@pytest.mark.xdist_group("satisfaction_default_journeys")  # shares the module fixture default_journeys
+@pytest.mark.xdist_group(
+    "satisfaction_default_journeys"
+)  # shares the module fixture default_journeys
 def test_f04b_real_journeys_weigh_the_end_and_the_peak(record, default_journeys):
     """On the model's own journeys: satisfaction regressed on the five touchpoints' quality (and
     the expectation) weighs the last touchpoint most, and the worst touchpoint beyond its share
