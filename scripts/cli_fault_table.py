@@ -261,13 +261,13 @@ def _namespaces() -> bool:
     return r.returncode == 0
 
 
-def _prepare(tmp: Path) -> None:
+def write_toy_sweep(directory: Path) -> Path:
+    """A small, valid ``sweep.csv`` (2 x 2 grid, 2 replicates, made-up KPIs) for the report's
+    ``--target`` cases; ``tests/test_whatif_target.py`` uses it too."""
     import numpy as np
     import pandas as pd
 
-    (tmp / "a_file").write_text("not a directory\n")
-    sw = tmp / "sweep_results"
-    sw.mkdir()
+    directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     rows = [
         {
@@ -283,7 +283,14 @@ def _prepare(tmp: Path) -> None:
         for p, (h, o) in enumerate([(0.2, 0.0), (0.2, 1.0), (0.8, 0.0), (0.8, 1.0)])
         for r in range(2)
     ]
-    pd.DataFrame(rows).to_csv(sw / "sweep.csv", index=False)
+    pd.DataFrame(rows).to_csv(directory / "sweep.csv", index=False)
+    return directory
+
+
+def _prepare(tmp: Path) -> None:
+
+    (tmp / "a_file").write_text("not a directory\n")
+    write_toy_sweep(tmp / "sweep_results")
     study = tmp / "studies" / "sensitivity"
     study.mkdir(parents=True)
     (study / "mine.yaml").write_text(

@@ -4,7 +4,6 @@ are refused with one line and run nothing; the report command refuses them too."
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -113,25 +112,9 @@ def test_no_eval_anywhere():
 @pytest.mark.e2e
 def test_report_refuses_hostile_target(tmp_path, monkeypatch, capsys):
     from experiments.cli import main
+    from scripts.cli_fault_table import write_toy_sweep
 
-    sweep = tmp_path / "sw"
-    sweep.mkdir()
-    rng = np.random.default_rng(0)
-    rows = [
-        {
-            "point": p,
-            "replicate": r,
-            "seed": r,
-            "key": f"k{p}{r}",
-            "firm.support.human": h,
-            "firm.policy.omnichannel": o,
-            "nps": rng.normal(20, 5),
-            "cumulative_profit": rng.normal(1e5, 1e4),
-        }
-        for p, (h, o) in enumerate([(0.2, 0.0), (0.2, 1.0), (0.8, 0.0), (0.8, 1.0)])
-        for r in range(2)
-    ]
-    pd.DataFrame(rows).to_csv(sweep / "sweep.csv", index=False)
+    sweep = write_toy_sweep(tmp_path / "sw")
     monkeypatch.chdir(tmp_path)
     rc = main(["report", str(sweep), "--target", "@pd.io.common.os.system('touch pwned') == 0"])
     err = capsys.readouterr().err.strip().splitlines()
