@@ -142,7 +142,10 @@ def test_kill_9_resumes_the_same_study(tmp_path):
     assert again.returncode == 0, again.stderr
     study = optuna.load_study(study_name="cxsim-optimize", storage=f"sqlite:///{out / 'study.db'}")
     states = [t.state.name for t in study.trials]
-    assert states.count("COMPLETE") == 72 and "RUNNING" not in states
+    # a trial the kill caught inside ask() (its parameters incomplete) is closed as FAIL and
+    # counts as finished (experiments/optimize/search.py): at most the one batch being asked
+    assert states.count("COMPLETE") + states.count("FAIL") == 72 and "RUNNING" not in states
+    assert states.count("FAIL") <= 4
     after = {t.number: t.params for t in study.trials}
     assert all(after[n] == p for n, p in before.items())  # the same study, continued
     info = json.loads((out / "study.json").read_text())
