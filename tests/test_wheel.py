@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -33,11 +34,35 @@ def _run(cmd, cwd, **kw):
     )
 
 
+def _source_copy(dest: Path) -> Path:
+    """The tracked files of the clone, copied to `dest`.
+
+    Building from the clone itself let setuptools walk a tree that other test workers were
+    writing to at the same time (``__pycache__``, ``build/``, run outputs), and a build once
+    failed on that. A copy of what git tracks is what a fresh clone holds, and nothing else
+    writes to it.
+    """
+    r = _run(["git", "ls-files", "-z"], ROOT)
+    if r.returncode != 0:  # not a git checkout (e.g. an unpacked sdist): copy without caches
+        ignore = shutil.ignore_patterns(
+            ".venv", "build", "dist", "outputs", "multirun", "__pycache__", "*.egg-info", ".*"
+        )
+        shutil.copytree(ROOT, dest, ignore=ignore)
+        return dest
+    for name in filter(None, r.stdout.split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("wheel")
     dist = base / "dist"
-    r = _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", dist], base)
+    src = _source_copy(base / "src")
+    r = _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", dist], base)
     assert r.returncode == 0, r.stderr[-2000:]
     (wheel,) = dist.glob("cxsim-*.whl")
     env_dir = base / "fresh"
