@@ -42,9 +42,7 @@ def choose_channels(
     """
     bounds = cum_pref[:, :-1]  # (S, C-1): the drawn channel is the number of bounds below u
     if u_pick.dtype == np.float32:
-        # for a float32 u, u > b (float64) exactly when u > the largest float32 <= b
-        b32 = bounds.astype(np.float32)
-        bounds = np.where(b32 > bounds, np.nextafter(b32, np.float32(-1.0)), b32)
+        bounds = channel_bounds32(cum_pref)
     n, t = u_pick.shape
     own = np.take(bounds, segment, axis=0)  # (N, C-1)
     out = np.zeros((n, t), dtype=np.int8)
@@ -54,6 +52,14 @@ def choose_channels(
     for k in range(1, t):
         out[:, k] = np.where(stay[:, k], out[:, k - 1], out[:, k])
     return out
+
+
+def channel_bounds32(cum_pref: np.ndarray) -> np.ndarray:
+    """The channel-choice bounds ``cum_pref[:, :-1]`` as float32 for float32 draws: for a
+    float32 u, u > b (float64) exactly when u > the largest float32 <= b."""
+    bounds = cum_pref[:, :-1]
+    b32 = bounds.astype(np.float32)
+    return np.where(b32 > bounds, np.nextafter(b32, np.float32(-1.0)), b32)
 
 
 def experience_touchpoints(

@@ -26,9 +26,12 @@ is ``gain·p·(accuracy − b)/(1 − b)`` (b: ``journey.personalization_break_e
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.stats import norm
 
+from sim import kernels
 from sim.firm import Firm
 from sim.journey import N_CHANNELS, N_TOUCHPOINTS
 from sim.params import MechanismParams
@@ -100,8 +103,61 @@ def stage3_collect(
 
     The arrays describe the firm's *surveyed* customers of the week (the caller draws who is
     surveyed, ``survey_rate``); each answers with probability ``response_rate·(1 + bias·(s −
-    0.5))``; answers carry noise.
+    0.5))``; answers carry noise. :func:`survey_answers` turns them into the week's counts and
+    ratings, :func:`stage3_record` updates the firm's measurements, knowledge and map.
     """
+    week, by_segment, cell_sum, cell_n = survey_answers(
+        firm,
+        ltr=ltr,
+        satisfaction=satisfaction,
+        perceived=perceived,
+        channels=channels,
+        segment=segment,
+        n_segments=n_segments,
+        u_respond=u_respond,
+        z_answer=z_answer,
+        z_rating=z_rating,
+        u_attr=u_attr,
+        mech=mech,
+        csat_threshold=csat_threshold,
+    )
+    stage3_record(
+        firm,
+        step=step,
+        week=week,
+        respondents_by_segment=by_segment,
+        cell_sum=cell_sum,
+        cell_n=cell_n,
+        segment_sizes=segment_sizes,
+        buyers_by_segment=buyers_by_segment,
+        complaints=complaints,
+        warnings_posted=warnings_posted,
+        digital_failures=digital_failures,
+        journeys_by_channel=journeys_by_channel,
+        mech=mech,
+    )
+
+
+def survey_answers(
+    firm: Firm,
+    *,
+    ltr: np.ndarray,
+    satisfaction: np.ndarray,
+    perceived: np.ndarray,
+    channels: np.ndarray,
+    segment: np.ndarray,
+    n_segments: int,
+    u_respond: np.ndarray,
+    z_answer: np.ndarray,
+    z_rating: np.ndarray,
+    u_attr: np.ndarray,
+    mech: MechanismParams,
+    csat_threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The week's survey of one firm: ``(week, respondents_by_segment, cell_sum, cell_n)`` with
+    ``week`` = (promoters, detractors, respondents, satisfied) and the touchpoint ratings summed
+    per journey-map cell (T, C), misattributed ones included (the numpy reference of
+    ``sim.kernels.survey``)."""
     m = firm.measurement
     respond_p = m.response_rate * (1.0 + m.nonresponse_bias * (satisfaction - 0.5))
     resp = u_respond < respond_p
@@ -112,24 +168,7 @@ def stage3_collect(
     week = np.array(
         [(answer >= 9).sum(), (answer <= 6).sum(), n, (sat_answer >= csat_threshold).sum()], float
     )
-    alpha = 1.0 / mech.measurement_window
-    firm.survey = (1 - alpha) * firm.survey + alpha * week
-    if firm.survey[2] > 0.5:
-        firm.measured_nps = 100.0 * (firm.survey[0] - firm.survey[1]) / firm.survey[2]
-        # sampling error: multinomial variance of (promoters - detractors) / n for a week's
-        # respondents, shrunk by the EMA's averaging (variance factor alpha / (2 - alpha))
-        pp, pd_ = firm.survey[0] / firm.survey[2], firm.survey[1] / firm.survey[2]
-        var_week = max(pp + pd_ - (pp - pd_) ** 2, 0.0) / firm.survey[2]
-        firm.measured_nps_se = 100.0 * float(np.sqrt(var_week * alpha / (2.0 - alpha)))
-        firm.measured_csat = 100.0 * firm.survey[3] / firm.survey[2]
-    # stage 1: who did we hear from?
-    stage1_audience(
-        firm,
-        np.bincount(segment[idx], minlength=n_segments),
-        buyers_by_segment,
-        segment_sizes,
-        mech,
-    )
+    by_segment = np.bincount(segment[idx], minlength=n_segments)
     # stage 2: touchpoint ratings, attributed to the right cell with probability `attribution`
     tp = np.broadcast_to(np.arange(N_TOUCHPOINTS), (n, N_TOUCHPOINTS))
     ch = channels[idx].astype(np.int64)
@@ -147,27 +186,66 @@ def stage3_collect(
     size = N_TOUCHPOINTS * N_CHANNELS
     cell_sum = np.bincount(cell, rating, minlength=size).reshape(N_TOUCHPOINTS, N_CHANNELS)
     cell_n = np.bincount(cell, minlength=size).reshape(N_TOUCHPOINTS, N_CHANNELS).astype(float)
+    return week, by_segment, cell_sum, cell_n
+
+
+def stage3_record(
+    firm: Firm,
+    *,
+    step: int,
+    week: np.ndarray,
+    respondents_by_segment: np.ndarray,
+    cell_sum: np.ndarray,
+    cell_n: np.ndarray,
+    segment_sizes: np.ndarray,
+    buyers_by_segment: np.ndarray,
+    complaints: int,
+    warnings_posted: float,
+    digital_failures: np.ndarray,
+    journeys_by_channel: np.ndarray,
+    mech: MechanismParams,
+) -> None:
+    """Stage 3 after the survey: measured NPS/CSAT (EMA of the weekly counts), stage 1
+    knowledge, the stage 2 map, delayed social listening and analytics, then detection."""
+    alpha = 1.0 / mech.measurement_window
+    firm.survey = (1 - alpha) * firm.survey + alpha * week
+    if firm.survey[2] > 0.5:
+        firm.measured_nps = 100.0 * (firm.survey[0] - firm.survey[1]) / firm.survey[2]
+        # sampling error: multinomial variance of (promoters - detractors) / n for a week's
+        # respondents, shrunk by the EMA's averaging (variance factor alpha / (2 - alpha))
+        pp, pd_ = firm.survey[0] / firm.survey[2], firm.survey[1] / firm.survey[2]
+        var_week = max(pp + pd_ - (pp - pd_) ** 2, 0.0) / firm.survey[2]
+        firm.measured_nps_se = 100.0 * float(np.sqrt(var_week * alpha / (2.0 - alpha)))
+        firm.measured_csat = 100.0 * firm.survey[3] / firm.survey[2]
+    # stage 1: who did we hear from?
+    stage1_audience(firm, respondents_by_segment, buyers_by_segment, segment_sizes, mech)
     stage2_journey_map(firm, cell_sum, cell_n, mech.map_memory)
     # social listening sees warnings posted `listen_delay` weeks ago (nothing before the first
-    # report arrives: NaN, not 0, so no baseline is built from an empty feed)
-    firm.listening = np.roll(firm.listening, 1)
-    firm.listening[0] = warnings_posted
-    delay = min(firm.listen_delay, firm.listening.size - 1)
-    heard = firm.listening[delay] if step > delay else np.nan
+    # report arrives: NaN, not 0, so no baseline is built from an empty feed); both feeds are
+    # ring buffers shifted by one week in place (np.roll by 1)
+    listening = firm.listening
+    listening[1:] = listening[:-1]
+    listening[0] = warnings_posted
+    delay = min(firm.listen_delay, listening.size - 1)
+    heard = listening[delay] if step > delay else np.nan
     # web/app analytics: a share (= data completeness) of failures is logged, and reports arrive
     # with the same technological delay as social listening
-    firm.analytics = np.roll(firm.analytics, 1, axis=0)
-    firm.analytics[0] = (
-        firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
-    )
-    failure_share = firm.analytics[delay] if step > delay else np.full(N_CHANNELS, np.nan)
+    analytics = firm.analytics
+    analytics[1:] = analytics[:-1]
+    analytics[0] = firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
+    failure_share = analytics[delay] if step > delay else np.full(N_CHANNELS, np.nan)
     detect(firm, step, complaints, heard, failure_share, mech)
 
 
 def detection_z(mech: MechanismParams) -> float:
     """One-sided z of each signal's test: Bonferroni over the signals, so the chance that any
     of them fires in a shock-free week is at most ``detection_alpha``."""
-    return float(norm.isf(mech.detection_alpha / N_SIGNALS))
+    return _z_of(float(mech.detection_alpha))
+
+
+@functools.lru_cache(maxsize=64)
+def _z_of(alpha: float) -> float:
+    return float(norm.isf(alpha / N_SIGNALS))
 
 
 def detect(
@@ -194,6 +272,25 @@ def detect(
     z = detection_z(mech)
     x = np.concatenate(([firm.measured_nps, complaints, heard], failure_share))
     mean, var, n = firm.base_mean, firm.base_var, firm.base_n
+    if kernels.ENABLED:
+        se = firm.measured_nps_se
+        fired = kernels.detect_core(
+            x,
+            mean,
+            var,
+            n,
+            z,
+            se**2 if np.isfinite(se) else 0.0,
+            mech.detection_warmup,
+            float(mech.detection_threshold),
+            float(mech.spike_min_count),
+            float(mech.complaint_alarm),
+            float(mech.failure_alarm_share),
+            float(mech.failure_alarm_ratio),
+            float(mech.nps_baseline_span),
+            float(mech.count_baseline_span),
+        )
+        return _raise_alarm(firm, step, fired)
     sign = np.ones(N_SIGNALS)
     sign[SIGNAL_NPS] = -1.0
     sampling = np.empty(N_SIGNALS)
@@ -219,18 +316,7 @@ def detect(
             fs > mech.failure_alarm_ratio * fb
         )
     fired = ready & significant & material
-    firm.alarm = bool(fired.any())
-    firm.signals_fired = fired
-    if firm.alarm:
-        firm.alarm_steps.append(step)
-        if firm.unanswered_alarm is None:
-            firm.unanswered_alarm = step
-        flagged = fired[SIGNAL_FAILURE]
-        firm.outage_repair_at = np.where(
-            flagged & (firm.outage_repair_at > step + firm.repair_time),
-            step + firm.repair_time,
-            firm.outage_repair_at,
-        )
+    _raise_alarm(firm, step, fired)
     # baselines and their variances adapt every week (slowly, so a lasting change becomes the new normal)
     span = np.full(N_SIGNALS, mech.count_baseline_span)
     span[SIGNAL_NPS] = mech.nps_baseline_span
@@ -243,6 +329,23 @@ def detect(
     mean[later] += dev[later] / span[later]
     var[later] += (dev[later] ** 2 - var[later]) / span[later]
     n[seen] += 1
+    return firm.alarm
+
+
+def _raise_alarm(firm: Firm, step: int, fired: np.ndarray) -> bool:
+    """Record the week's fired signals; an alarm schedules the repair of flagged outages."""
+    firm.alarm = bool(fired.any())
+    firm.signals_fired = fired
+    if firm.alarm:
+        firm.alarm_steps.append(step)
+        if firm.unanswered_alarm is None:
+            firm.unanswered_alarm = step
+        flagged = fired[SIGNAL_FAILURE]
+        firm.outage_repair_at = np.where(
+            flagged & (firm.outage_repair_at > step + firm.repair_time),
+            step + firm.repair_time,
+            firm.outage_repair_at,
+        )
     return firm.alarm
 
 
@@ -347,9 +450,15 @@ def stage7_personalization(
     """Per-customer personalisation effect on quality and the accuracy behind it.
 
     accuracy = data completeness × (0.5 + 0.5·knowledge of the customer's segment)."""
-    acc_table = np.array([f.data_completeness * (0.5 + 0.5 * f.knowledge) for f in firms])  # (K, S)
-    level = np.array([f.params.policy.personalization for f in firms])
+    acc_table, level = personalization_tables(firms)
     fk = np.maximum(firm_idx, 0)
     acc = acc_table[fk, segment]
     effect = gain * level[fk] * (acc - break_even) / (1.0 - break_even)
     return effect.astype(np.float32), acc.astype(np.float32)
+
+
+def personalization_tables(firms: list[Firm]) -> tuple[np.ndarray, np.ndarray]:
+    """(accuracy (K, S), personalisation level (K,)) behind :func:`stage7_personalization`."""
+    acc_table = np.array([f.data_completeness * (0.5 + 0.5 * f.knowledge) for f in firms])  # (K, S)
+    level = np.array([f.params.policy.personalization for f in firms])
+    return acc_table, level

@@ -197,3 +197,12 @@ def collect(model: CXModel) -> None:
     dc = getattr(model, "datacollector", None)
     if dc is not None and dc is model._own_datacollector:
         dc.collect(model)
+
+
+def detach_datacollector(model: CXModel) -> None:
+    """Stop feeding the model's own DataCollector (its weekly KPIs stay in ``model.history``).
+
+    For callers that read ``model.history`` and never show the model to Mesa
+    (:func:`sim.run.run_model`): collecting 29 reporters a week is a tenth of a small model's
+    week."""
+    model._own_datacollector = None

@@ -29,7 +29,17 @@ from typing import ClassVar
 import mesa
 import numpy as np
 
-from sim import behaviour, cognition, emotion, journey, mechanism, mesa_compat, shocks, wom
+from sim import (
+    behaviour,
+    cognition,
+    emotion,
+    journey,
+    kernels,
+    mechanism,
+    mesa_compat,
+    shocks,
+    wom,
+)
 from sim.agents import Customer
 from sim.firm import Firm
 from sim.journey import N_CHANNELS, N_TOUCHPOINTS, PURCHASE_TP
@@ -159,6 +169,7 @@ class CXModel(mesa.Model):
         pref = np.array([s.channel_pref for s in segs], dtype=float)
         pref /= pref.sum(axis=1, keepdims=True)
         self.cum_pref = np.cumsum(pref, axis=1)
+        self._channel_bounds32 = journey.channel_bounds32(self.cum_pref)
         self.seg_share = np.array([s.share for s in segs]) / sum(s.share for s in segs)
         self.seg_need = np.array([s.need for s in segs], dtype=np.float32)
         self.seg_rate = np.array([s.purchase_rate for s in segs], dtype=np.float32)
@@ -272,6 +283,9 @@ class CXModel(mesa.Model):
         economy = self.shock_state.economy
         # advertising makes non-customers aware (Bass p)
         adv = np.array([f.advertising for f in self.firms], dtype=np.float32)
+        if kernels.ENABLED:
+            self._occasions_compiled(u_occ, u_adv, u_choice, adv, economy)
+            return
         outside = np.flatnonzero(st.status != CUSTOMER)
         aware = np.take(st.aware, outside, axis=0)
         aware |= np.take(u_adv, outside, axis=0) < adv
@@ -325,11 +339,70 @@ class CXModel(mesa.Model):
             j_segment=st.segment[rows],
         )
 
+    def _occasions_compiled(self, u_occ, u_adv, u_choice, adv, economy) -> None:
+        """``_phase_occasions`` through compiled kernels (``sim.kernels.occasions_*``); the
+        exponential of the share of wallet and the logit choice of the few seekers stay in
+        numpy. The same results bit for bit."""
+        st, cp, w = self.state, self.params.customer, self._week
+        f32 = np.float32
+        members, x = kernels.occasions_aware(
+            st.status,
+            st.aware,
+            u_adv,
+            adv,
+            st.loyalty,
+            CUSTOMER,
+            f32(cp.sow_reference),
+            f32(cp.sow_loyalty_slope),
+        )
+        uplift = (1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)).astype(
+            np.float32
+        )
+        cust, seekers = kernels.occasions_shoppers(
+            members,
+            np.exp(x, out=x),
+            u_occ,
+            st.purchase_rate,
+            uplift,
+            st.channels,
+            f32(economy),
+            f32(cp.purchase_rate_cap),
+            st.status,
+            st.aware,
+            LAPSED,
+            cp.winback_rate * economy,
+            cp.prospect_shop_rate * economy,
+        )
+        choice = behaviour.choose_firm(
+            np.take(st.attitude, seekers, axis=0),
+            np.take(st.aware, seekers, axis=0),
+            np.array([f.reputation for f in self.firms]),
+            np.array([f.price for f in self.firms]),
+            st.price_sensitivity[seekers],
+            np.take(u_choice, seekers, axis=0),
+            cp,
+        )
+        journey_, seeker, dealer, rows, j_dealer, j_seeker, j_segment = kernels.occasions_rows(
+            cust, seekers, choice, st.firm, st.segment
+        )
+        w.update(
+            journey=journey_,
+            seeker=seeker,
+            dealer=dealer,
+            rows=rows,
+            j_dealer=j_dealer,
+            j_seeker=j_seeker,
+            j_segment=j_segment,
+        )
+
     def _phase_journeys(self, t: int) -> None:
         st, jp, w = self.state, self.params.journey, self._week
         rc, rt, rf = self.streams.channel, self.streams.touchpoint, self.streams.failure
         n, T = self.n, N_TOUCHPOINTS
         rows, dealer, segment = w["rows"], w["j_dealer"], w["j_segment"]
+        if kernels.ENABLED:
+            self._journeys_compiled(t)
+            return
         u_pick = np.take(rc.random((n, T), dtype=np.float32), rows, axis=0)
         u_stay = np.take(rc.random((n, T), dtype=np.float32), rows, axis=0)
         noise = np.take(rt.standard_normal((n, T), dtype=np.float32), rows, axis=0)
@@ -368,9 +441,94 @@ class CXModel(mesa.Model):
             j_failed_any=failed_any,
         )
 
+    def _journeys_compiled(self, t: int) -> None:
+        """``_phase_journeys`` through one compiled kernel (``sim.kernels.journey``): the same
+        draws in the same order, the same results bit for bit."""
+        st, jp, cp, w = self.state, self.params.journey, self.params.customer, self._week
+        rc, rt, rf = self.streams.channel, self.streams.touchpoint, self.streams.failure
+        n, T = self.n, N_TOUCHPOINTS
+        rows, dealer, segment = w["rows"], w["j_dealer"], w["j_segment"]
+        u_pick = rc.random((n, T), dtype=np.float32)
+        u_stay = rc.random((n, T), dtype=np.float32)
+        noise = rt.standard_normal((n, T), dtype=np.float32)
+        u_fail = rf.random((n, T), dtype=np.float32)
+        w["u_abandon"] = rf.random(n, dtype=np.float32)
+        fail_p = np.stack([f.failure_now(t) for f in self.firms]).astype(np.float32)  # (K, C)
+        quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
+        acc_table, level = mechanism.personalization_tables(self.firms)
+        f32 = np.float32
+        out = kernels.journey(
+            rows,
+            dealer,
+            segment,
+            u_pick,
+            u_stay,
+            noise,
+            u_fail,
+            self._channel_bounds32,
+            f32(jp.channel_stickiness),
+            fail_p,
+            quality,
+            acc_table,
+            level,
+            float(jp.personalization_gain),
+            float(jp.personalization_break_even),
+            mechanism.stage6_omnichannel(self.firms),
+            f32(jp.quality_noise),
+            f32(jp.switch_quality_penalty),
+            f32(jp.failure_penalty),
+            float(jp.base_effort),
+            float(jp.switch_effort),
+            float(jp.failure_effort),
+            st.affect,
+            st.expectation,
+            f32(cp.affect_carry),
+            f32(cp.loss_aversion),
+            f32(cp.affect_gain),
+        )
+        channels, failed, x, effort, accuracy, end, peak, expected, failed_any = out
+        st.last_failure[rows[failed_any]] = t
+        w.update(
+            j_channels=channels,
+            j_failed=failed,
+            j_experienced=x,
+            j_effort=effort,
+            j_accuracy=accuracy,
+            j_end=end,
+            j_peak=peak,
+            j_expected=expected,
+            j_failed_any=failed_any,
+        )
+
     def _phase_evaluate(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
         rows, x = w["rows"], w["j_experienced"]
+        if kernels.ENABLED:
+            f32, pw = np.float32, cp.peak_end_weight
+            w["j_perceived_mean"] = kernels.evaluate(
+                rows,
+                x,
+                w["j_peak"],
+                w["j_end"],
+                w["j_effort"],
+                w["j_expected"],
+                st.perceived,
+                st.satisfaction,
+                st.effort,
+                st.peak,
+                st.end,
+                st.affect,
+                f32(pw),
+                f32(1.0 - pw),
+                f32(self.params.journey.base_effort),
+                f32(cp.satisfaction_baseline),
+                f32(cp.disconfirmation_weight),
+                f32(cp.loss_aversion),
+                f32(cp.quality_weight),
+                f32(cp.memory_weight),
+                f32(cp.effort_weight),
+            )
+            return
         perceived = x[:, 0].copy()  # the mean over the touchpoints, summed in order
         for k in range(1, x.shape[1]):
             perceived += x[:, k]
@@ -389,6 +547,42 @@ class CXModel(mesa.Model):
     def _phase_purchases(self) -> None:
         st, cp, jp, w = self.state, self.params.customer, self.params.journey, self._week
         rows, dealer = w["rows"], w["j_dealer"]
+        if kernels.ENABLED:
+            f32, be = np.float32, jp.personalization_break_even
+            bought, units, revenue, new, n_ch = kernels.purchases(
+                rows,
+                dealer,
+                w["j_seeker"],
+                w["j_failed"][:, PURCHASE_TP],
+                w["u_abandon"],
+                w["j_channels"],
+                w["j_accuracy"],
+                st.channels,
+                st.basket,
+                np.array([f.params.policy.personalization for f in self.firms], dtype=f32),
+                np.array([f.price for f in self.firms], dtype=float),
+                st.spend,
+                st.purchases,
+                st.activity,
+                st.status,
+                st.firm,
+                st.tenure,
+                st.loyalty,
+                st.satisfaction,
+                st.aware,
+                CUSTOMER,
+                f32(jp.abandon_on_failure),
+                float(cp.omnichannel_basket_uplift),
+                f32(cp.personalization_basket_uplift),
+                f32(be),
+                f32(1.0 - be),
+                float(self.shock_state.economy),
+                f32(cp.activity_learning),
+            )
+            w.update(
+                j_bought=bought, j_units=units, j_revenue=revenue, j_new=new, j_n_channels=n_ch
+            )
+            return
         abandon = w["j_failed"][:, PURCHASE_TP] & (w["u_abandon"][rows] < jp.abandon_on_failure)
         bought = ~abandon
         # channels used with this firm so far, this journey included (new customers start empty)
@@ -481,6 +675,36 @@ class CXModel(mesa.Model):
         st, cp, w = self.state, self.params.customer, self._week
         rows, dealer = w["rows"], w["j_dealer"]
         k = self.n_firms
+        if kernels.ENABLED:
+            f32 = np.float32
+            kernels.learn(
+                rows,
+                dealer,
+                w["j_expected"],
+                w["j_perceived_mean"],
+                w["j_new"],
+                st.expectation,
+                st.status,
+                st.loyalty,
+                st.effort,
+                st.satisfaction,
+                st.tenure,
+                st.attitude,
+                st.affect,
+                np.array([f.reputation for f in self.firms], dtype=np.float32),
+                CUSTOMER,
+                f32(cp.expectation_learning),
+                f32(self.params.mechanism.expectation_creep),
+                f32(self.params.journey.base_effort),
+                f32(cp.loyalty_learning_floor),
+                f32(cp.loyalty_learning - cp.loyalty_learning_floor),
+                f32(cp.tenure_anchor),
+                f32(cp.effort_loyalty_weight),
+                f32(cp.attitude_learning),
+                f32(cp.reputation_weight),
+                f32(1.0 - cp.affect_decay),
+            )
+            return
         expectation = w["j_expected"].copy()
         cognition.update_expectation(
             expectation, w["j_perceived_mean"], None, cp.expectation_learning
@@ -519,6 +743,9 @@ class CXModel(mesa.Model):
         u_send = r.random(self.n, dtype=np.float32)
         u_recruit = r.random((self.n, self.n_firms), dtype=np.float32)
         u_review = r.random(self.n, dtype=np.float32)
+        if kernels.ENABLED:
+            self._word_of_mouth_compiled(u_send, u_recruit, u_review)
+            return
         social = self.seg_social[st.segment]
         recommend, warn = wom.senders(st.satisfaction, w["journey"], social, u_send, cp)
         dealer = w["dealer"]
@@ -559,6 +786,57 @@ class CXModel(mesa.Model):
         w["wom_pos"] = np.bincount(dealer[recommend], minlength=self.n_firms)
         w["wom_neg"] = np.bincount(dealer[warn], minlength=self.n_firms)
 
+    def _word_of_mouth_compiled(self, u_send, u_recruit, u_review) -> None:
+        """``_phase_word_of_mouth`` through compiled kernels (``sim.kernels.wom_talk``,
+        ``wom_listen``): the same results bit for bit."""
+        st, cp, w, k = self.state, self.params.customer, self._week, self.n_firms
+        rows, f32 = w["rows"], np.float32
+        net = self.network
+        talk, rec, warn, heard, received = kernels.wom_talk(
+            rows,
+            w["j_dealer"],
+            st.satisfaction,
+            self.seg_social[st.segment[rows]],
+            u_send[rows],
+            f32(cp.wom_neutral),
+            f32(max(1.0 - cp.wom_neutral, 1e-6)),
+            f32(max(cp.wom_neutral, 1e-6)),
+            f32(cp.wom_positive_rate),
+            f32(cp.wom_negative_rate),
+            net.indptr,
+            net.indices,
+            k,
+            f32(cp.negative_reach),
+        )
+        kernels.wom_listen(
+            heard,
+            received,
+            st.attitude,
+            st.expectation,
+            f32(cp.wom_attitude_weight),
+            f32(cp.wom_expectation_weight),
+        )
+        aware = np.take(st.aware, heard, axis=0)
+        wom.recruit(
+            aware,
+            received[:, :k],
+            st.status[heard] != CUSTOMER,
+            np.take(u_recruit, heard, axis=0),
+            cp.wom_recruit_rate,
+        )
+        st.aware[heard] = aware
+        fk = np.maximum(w["j_dealer"][talk], 0)
+        u = u_review[rows[talk]]
+        rp = np.bincount(fk[rec & (u < cp.review_rate)], minlength=k).astype(float)
+        rn = np.bincount(fk[warn & (u < 2.0 * cp.review_rate)], minlength=k).astype(float)
+        rep = wom.update_reputation(
+            np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning
+        )
+        for f, value in zip(self.firms, rep, strict=True):
+            f.reputation = float(value)
+        w["wom_pos"] = np.bincount(fk[rec], minlength=k)
+        w["wom_neg"] = np.bincount(fk[warn], minlength=k)
+
     def _phase_churn(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
         r = self.streams.churn
@@ -566,6 +844,41 @@ class CXModel(mesa.Model):
         u_switch = r.random(self.n, dtype=np.float32)
         z_ltr = self.streams.answer.standard_normal(self.n, dtype=np.float32)
         z_csat = self.streams.answer.standard_normal(self.n, dtype=np.float32)
+        if kernels.ENABLED:
+            f32 = np.float32
+            w["lost_from"], w["switch_to"] = kernels.churn(
+                behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier),
+                u_leave,
+                u_switch,
+                z_ltr,
+                z_csat,
+                st.status,
+                st.firm,
+                st.loyalty,
+                st.attitude,
+                st.aware,
+                st.tenure,
+                st.channels,
+                st.satisfaction,
+                st.affect,
+                st.scale_use,
+                st.ltr,
+                st.csat,
+                CUSTOMER,
+                LAPSED,
+                f32(cp.switch_rate),
+                f32(cp.switch_threshold),
+                f32(cp.ltr_loyalty_weight),
+                f32(cp.ltr_satisfaction_weight),
+                f32(cp.ltr_mood_weight),
+                f32(cp.ltr_slope),
+                f32(cp.ltr_center),
+                f32(cp.ltr_noise),
+                f32(cp.csat_slope),
+                f32(cp.csat_threshold),
+                f32(cp.csat_noise),
+            )
+            return
         cust = st.status == CUSTOMER
         hazard = behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier)
         leave = cust & (u_leave < hazard)
@@ -633,34 +946,75 @@ class CXModel(mesa.Model):
             asked = mine & surveyed
             who = rows[asked]
             buyers = np.bincount(w["j_segment"][mine & bought], minlength=self.n_segments)
-            mechanism.stage3_collect(
-                f,
-                step=t,
-                ltr=st.ltr[who],
-                satisfaction=st.satisfaction[who],
-                perceived=np.take(st.perceived, who, axis=0),
-                channels=channels[asked],
-                segment=st.segment[who],
-                n_segments=self.n_segments,
-                segment_sizes=seg_sizes,
-                buyers_by_segment=buyers,
-                u_respond=u_respond[who],
-                z_answer=z_answer[who],
-                z_rating=np.take(z_rating, who, axis=0),
-                u_attr=np.take(u_attr, who, axis=0),
-                complaints=int(complaints[f.k]),
-                warnings_posted=float(w["wom_neg"][f.k]),
-                digital_failures=dig_fail,
-                journeys_by_channel=traffic,
-                mech=mech,
-                csat_threshold=self.params.customer.csat_threshold,
-            )
+            if kernels.ENABLED:
+                m, cp = f.measurement, self.params.customer
+                week, by_segment, cell_sum, cell_n = kernels.survey(
+                    who,
+                    np.flatnonzero(asked),
+                    st.ltr,
+                    st.satisfaction,
+                    st.perceived,
+                    channels,
+                    st.segment,
+                    u_respond,
+                    z_answer,
+                    z_rating,
+                    u_attr,
+                    np.float32(m.response_rate),
+                    np.float32(m.nonresponse_bias),
+                    float(m.answer_noise),
+                    mech.satisfaction_answer_noise * m.answer_noise,
+                    float(cp.csat_threshold),
+                    float(m.attribution),
+                    float(max(1.0 - m.attribution, 1e-12)),
+                    mech.rating_noise * m.answer_noise,
+                    f.map_bias,
+                    self.n_segments,
+                )
+                mechanism.stage3_record(
+                    f,
+                    step=t,
+                    week=week,
+                    respondents_by_segment=by_segment,
+                    cell_sum=cell_sum,
+                    cell_n=cell_n,
+                    segment_sizes=seg_sizes,
+                    buyers_by_segment=buyers,
+                    complaints=int(complaints[f.k]),
+                    warnings_posted=float(w["wom_neg"][f.k]),
+                    digital_failures=dig_fail,
+                    journeys_by_channel=traffic,
+                    mech=mech,
+                )
+            else:
+                mechanism.stage3_collect(
+                    f,
+                    step=t,
+                    ltr=st.ltr[who],
+                    satisfaction=st.satisfaction[who],
+                    perceived=np.take(st.perceived, who, axis=0),
+                    channels=channels[asked],
+                    segment=st.segment[who],
+                    n_segments=self.n_segments,
+                    segment_sizes=seg_sizes,
+                    buyers_by_segment=buyers,
+                    u_respond=u_respond[who],
+                    z_answer=z_answer[who],
+                    z_rating=np.take(z_rating, who, axis=0),
+                    u_attr=np.take(u_attr, who, axis=0),
+                    complaints=int(complaints[f.k]),
+                    warnings_posted=float(w["wom_neg"][f.k]),
+                    digital_failures=dig_fail,
+                    journeys_by_channel=traffic,
+                    mech=mech,
+                    csat_threshold=self.params.customer.csat_threshold,
+                )
             f.ledger["improvement"] = mechanism.stage4_improve(
                 f, t, f.params.policy.improvement_cadence, mech
             )
             f.ledger["cycle"] = float(t % f.params.policy.improvement_cadence == 0)
             f.contacted = 0
-            if f.ledger["cycle"]:
+            if f.ledger["cycle"] and f.unanswered_alarm is not None:
                 unhappy = (
                     (st.status == CUSTOMER)
                     & (st.firm == f.k)
@@ -744,13 +1098,34 @@ class CXModel(mesa.Model):
 
     def _phase_record(self, t: int) -> None:
         st, w, f = self.state, self._week, self.focal
-        mine = np.flatnonzero((st.status == CUSTOMER) & (st.firm == 0))
-        n_mine = mine.size
-        at_start = int(np.count_nonzero(w["start_firm"] == 0))
-        lost = int(np.count_nonzero(w["lost_from"] == 0))
+        if kernels.ENABLED:
+            n_mine, promoters, detractors, satisfied, at_start, lost, cols = kernels.record_counts(
+                st.status,
+                st.firm,
+                st.ltr,
+                st.csat,
+                w["start_firm"],
+                w["lost_from"],
+                (st.effort, st.affect, st.satisfaction, st.activity, st.loyalty),
+                CUSTOMER,
+                0,
+            )
+        else:
+            mine = np.flatnonzero((st.status == CUSTOMER) & (st.firm == 0))
+            n_mine = mine.size
+            at_start = int(np.count_nonzero(w["start_firm"] == 0))
+            lost = int(np.count_nonzero(w["lost_from"] == 0))
         churn = lost / at_start if at_start else np.nan  # undefined for a firm with no customers
         total = sum(x.customers for x in self.firms)
-        if n_mine:
+        if n_mine and kernels.ENABLED:
+            # the same figures as below: a bool mean is count / n in float64, a float32 mean is
+            # numpy's (pairwise) float32 sum of the gathered values divided by n in float32
+            nps = 100.0 * (promoters / n_mine - detractors / n_mine)
+            csat = 100.0 * (satisfied / n_mine)
+            effort, emo, cog, beh, loy = (float(np.add.reduce(c) / n_mine) for c in cols)
+            ces = 1.0 + 6.0 * effort
+            margin = (f.ledger["revenue"] - f.ledger["cogs"]) / n_mine
+        elif n_mine:
             ltr = st.ltr[mine]
             nps = 100.0 * ((ltr >= 9).mean() - (ltr <= 6).mean())
             csat = 100.0 * (st.csat[mine] >= 4).mean()

@@ -707,8 +707,24 @@ def _fmt_range(lo, hi) -> str:
     return f"[{lo:g}, {hi:g}]"
 
 
+# the last Params objects that passed validate(), by identity (each kept alive here, so an id is
+# not reused while it is listed): a frozen Params validated once need not be walked again, and
+# a batch validates each run's parameters in with_updates and again in CXModel
+_VALIDATED: dict[int, Params] = {}
+
+
 def validate(params: Params) -> Params:
     """Check every field against its declared range; return ``params`` or raise ParamError."""
+    if _VALIDATED.get(id(params)) is params:
+        return params
+    _validate(params)
+    if len(_VALIDATED) >= 32:
+        _VALIDATED.pop(next(iter(_VALIDATED)))
+    _VALIDATED[id(params)] = params
+    return params
+
+
+def _validate(params: Params) -> None:
     _validate_node(params, "")
     firms = params.firms
     names = [f.name for f in firms]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim import mesa_compat
 from sim import shocks as shock_rules
 from sim.kpis import RUN, SERIES, SERIES_BY_NAME
 from sim.model import CXModel
@@ -61,6 +62,7 @@ def run_model(
         raise ValueError(f"invalid steps={steps!r}: allowed an integer >= 1")
     window = evaluation_window(params, steps)
     model = CXModel(params, rng=seed, customer_agents=False)
+    mesa_compat.detach_datacollector(model)  # the KPIs are read from model.history
     equity = (float("nan"), float("nan"))
     for week in range(1, steps + 1):
         model.step()
@@ -114,29 +116,38 @@ def window_kpis(
     retention costs (CX spend and support cost) per customer-week of the window, as in Gupta,
     Lehmann & Stuart (2004): a customer kept only by expensive support is worth less."""
     first, last = window
-    part = ts[ts["step"].between(first, last)]
+    # one float block of the series (reading DataFrame columns one by one costs more than the
+    # arithmetic); every figure is computed from the same float64 values as column by column
+    names = [k.name for k in SERIES_BY_NAME.values()]
+    block = ts[names].to_numpy(dtype=float)
+    steps = ts["step"].to_numpy()
+    inside = (steps >= first) & (steps <= last)
+    part = block[inside]
+    column = {name: j for j, name in enumerate(names)}
     out: dict[str, float] = {}
-    for k in SERIES_BY_NAME.values():
-        col = part[k.name].to_numpy(dtype=float)
+    for j, k in enumerate(SERIES_BY_NAME.values()):
+        col = np.ascontiguousarray(part[:, j])
         if k.agg == "sum":
             out[f"total_{k.name}"] = float(np.nansum(col))
         elif k.agg == "last":
-            out[k.name] = float(ts[k.name].iloc[-1])
+            out[k.name] = float(block[-1, j])
         else:
             out[k.name] = _nanmean(col)
             if k.agg == "final":
-                out[f"final_{k.name}"] = float(ts[k.name].iloc[-1])
+                out[f"final_{k.name}"] = float(block[-1, j])
     d = discount
     weeks = np.arange(1, len(part) + 1)
-    profit = part["profit"].to_numpy(dtype=float)
-    customer_weeks = float(np.nansum(part["active_customers"].to_numpy(dtype=float)))
-    retention_cost = float(np.nansum(part["cx_spend"]) + np.nansum(part["support_cost"]))
+    profit = np.ascontiguousarray(part[:, column["profit"]])
+    customer_weeks = float(np.nansum(part[:, column["active_customers"]]))
+    retention_cost = float(
+        np.nansum(part[:, column["cx_spend"]]) + np.nansum(part[:, column["support_cost"]])
+    )
     per_customer_week = retention_cost / customer_weeks if customer_weeks > 0 else 0.0
     gross, annuity = equity
     equity = gross - per_customer_week * annuity
     out["customer_equity"] = equity
     out["firm_value"] = float(np.sum(profit / (1.0 + d) ** weeks) + equity / (1.0 + d) ** len(part))
-    retention = part["retention_rate"].to_numpy(dtype=float)
+    retention = part[:, column["retention_rate"]]
     defined = retention[np.isfinite(retention)]
     if defined.size:
         out["annual_churn"] = float(

@@ -1,0 +1,843 @@
+"""Compiled kernels (numba) for the per-customer work of a week.
+
+Each kernel fuses what the numpy reference path in the phase modules does in a few dozen
+vectorised passes (``sim.journey``, ``sim.emotion``, ``sim.wom``, ``sim.mechanism``) into one
+loop over the customers concerned, without the temporary arrays and without the fixed cost of
+hundreds of small numpy calls, which is what dominates a small (sensitivity-sized) model.
+
+**Bit-identical to the numpy path.** The kernels evaluate every expression in the same order
+and in the same precision as numpy does: float32 state stays float32 (every constant is cast to
+float32 as numpy casts a Python float next to a float32 array, NEP 50), expressions numpy
+evaluates in float64 (e.g. an int64 count times a Python float) are evaluated in float64, and
+sums are accumulated in the order numpy (or scipy) accumulates them. No kernel calls a
+transcendental function (``exp``, ``log``, ``pow``): numpy's SIMD versions of those may differ
+from libm in the last bit, so they stay in numpy. Random numbers are still drawn by numpy from
+the named streams, full-population arrays as before: the draws and their order are unchanged.
+``tests/test_kernels.py`` checks every kernel against the numpy path bit for bit.
+
+``CXSIM_KERNELS=0`` in the environment (read at import) selects the numpy reference path;
+the path can also be switched at run time with :func:`use_kernels`. Compiled functions are
+cached on disk (``cache=True``), so a fresh worker process loads them instead of compiling.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:  # numba is a dependency; the numpy path still works without it
+    import numba
+
+    _HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - numba is installed with the package
+    numba = None
+    _HAVE_NUMBA = False
+
+ENABLED = _HAVE_NUMBA and os.environ.get("CXSIM_KERNELS", "1").strip() not in ("0", "false", "no")
+
+
+def use_kernels(flag: bool) -> bool:
+    """Switch the compiled kernels on or off (off: the numpy reference path); returns the
+    previous setting. Switching on without numba installed raises ImportError."""
+    global ENABLED
+    if flag and not _HAVE_NUMBA:
+        raise ImportError("numba is not installed: the compiled kernels are unavailable")
+    previous, ENABLED = ENABLED, bool(flag)
+    return previous
+
+
+def _jit(fn):
+    if not _HAVE_NUMBA:  # pragma: no cover
+        return fn
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+
+
+@_jit
+def clip(v, lo, hi):
+    """``np.clip`` of one value as numpy computes it: max then min, NaN kept, and -0.0 → lo = 0.0."""
+    if v != v:
+        return v
+    v = v if v > lo else lo
+    return v if v < hi else hi
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 3: journeys (sim.journey.choose_channels, experience_touchpoints, sim.emotion.journey_affect)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def journey(
+    rows,
+    dealer,
+    segment,
+    u_pick,
+    u_stay,
+    noise,
+    u_fail,
+    bounds,
+    stickiness,
+    fail_p,
+    quality,
+    acc_table,
+    level,
+    pers_gain,
+    break_even,
+    integration,
+    quality_noise,
+    switch_penalty,
+    failure_penalty,
+    base_effort,
+    switch_effort,
+    failure_effort,
+    affect,
+    expectation,
+    carry,
+    loss_aversion,
+    affect_gain,
+):
+    """One journey per row: channels, failures, experienced quality, effort, accuracy,
+    affect at the end and its peak, the expectation met and whether anything failed.
+
+    ``u_pick``, ``u_stay``, ``noise`` and ``u_fail`` are the full-population (N, T) draws;
+    ``rows`` the customers on a journey (ascending), ``dealer`` and ``segment`` theirs."""
+    m = rows.size
+    n_tp = u_pick.shape[1]
+    n_b = bounds.shape[1]
+    channels = np.empty((m, n_tp), dtype=np.int8)
+    failed = np.empty((m, n_tp), dtype=np.bool_)
+    x = np.empty((m, n_tp), dtype=np.float32)
+    effort = np.empty(m, dtype=np.float32)
+    accuracy = np.empty(m, dtype=np.float32)
+    end = np.empty(m, dtype=np.float32)
+    peak = np.empty(m, dtype=np.float32)
+    expected = np.empty(m, dtype=np.float32)
+    failed_any = np.zeros(m, dtype=np.bool_)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for r in range(m):
+        i = rows[r]
+        k = dealer[r]
+        s = segment[r]
+        # channels: the segment's preference, kept with probability `stickiness`
+        prev = np.int8(0)
+        for t in range(n_tp):
+            c = np.int8(0)
+            u = u_pick[i, t]
+            for b in range(n_b):
+                if u > bounds[s, b]:
+                    c += np.int8(1)
+            if t > 0 and u_stay[i, t] < stickiness:
+                c = prev
+            channels[r, t] = c
+            prev = c
+        # personalisation (float64, as sim.mechanism.stage7_personalization)
+        acc = acc_table[k, s]
+        effect = np.float32(pers_gain * level[k] * (acc - break_even) / (1.0 - break_even))
+        accuracy[r] = np.float32(acc)
+        friction = one - integration[k]
+        seam_pen = switch_penalty * friction
+        n_seam = 0
+        n_fail = 0
+        e = expectation[i, k]
+        expected[r] = e
+        a = affect[i]
+        pk = zero
+        for t in range(n_tp):
+            c = channels[r, t]
+            f = u_fail[i, t] < fail_p[k, c]
+            failed[r, t] = f
+            v = quality[k, t, c]
+            v += effect
+            v += quality_noise * noise[i, t]
+            if t > 0 and c != channels[r, t - 1]:
+                v -= seam_pen
+                n_seam += 1
+            if f:
+                v -= failure_penalty
+                n_fail += 1
+                failed_any[r] = True
+            v = clip(v, zero, one)
+            x[r, t] = v
+            # affect, touchpoint by touchpoint (loss-averse reaction, carried over, clipped)
+            d = v - e
+            if not d >= zero:
+                d = loss_aversion * d
+            d *= affect_gain
+            a *= carry
+            a += d
+            a = clip(a, -one, one)
+            if abs(a) > abs(pk):
+                pk = a
+        end[r] = a
+        peak[r] = pk
+        eff = base_effort + (
+            (n_seam * switch_effort * np.float64(friction) + n_fail * failure_effort) / n_tp
+        )
+        effort[r] = np.float32(min(eff, 1.0))
+    return channels, failed, x, effort, accuracy, end, peak, expected, failed_any
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 8: word of mouth (sim.wom.senders, spread, listen)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def wom_talk(
+    rows,
+    dealer,
+    satisfaction,
+    social,
+    u_send,
+    neutral,
+    up_div,
+    down_div,
+    pos_rate,
+    neg_rate,
+    indptr,
+    indices,
+    n_firms,
+    negative_reach,
+):
+    """Who recommends and who warns among the week's shoppers (``social`` and ``u_send`` are
+    theirs), and what everyone hears.
+
+    Returns (talkers, recommend of each talker, warn of each talker, heard, received) with
+    ``received`` (len(heard), 2K): the messages about each firm, positive then negative (a
+    warning counts ``negative_reach``), summed in float32 in talker order as scipy's sparse
+    product does."""
+    n = satisfaction.size
+    m = rows.size
+    zero = np.float32(0.0)
+    talk = np.empty(m, dtype=np.int64)
+    rec = np.empty(m, dtype=np.bool_)
+    wrn = np.empty(m, dtype=np.bool_)
+    n_talk = 0
+    for r in range(m):
+        i = rows[r]
+        s = satisfaction[i]
+        up = max(s - neutral, zero) / up_div
+        down = max(neutral - s, zero) / down_div
+        u = u_send[r]
+        rc = u < pos_rate * up * social[r]
+        wr = u < neg_rate * down * social[r]
+        if rc or wr:
+            talk[n_talk] = r
+            rec[n_talk] = rc
+            wrn[n_talk] = wr
+            n_talk += 1
+    received = np.zeros((n, 2 * n_firms), dtype=np.float32)
+    got = np.zeros(n, dtype=np.bool_)
+    for p in range(n_talk):
+        r = talk[p]
+        i = rows[r]
+        k = max(dealer[r], 0)
+        pos = np.float32(1.0) if rec[p] else zero
+        neg = np.float32(1.0) * negative_reach if wrn[p] else zero
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            got[j] = True
+            received[j, k] += pos
+            received[j, n_firms + k] += neg
+    n_heard = 0
+    for j in range(n):
+        if got[j]:
+            n_heard += 1
+    heard = np.empty(n_heard, dtype=np.int64)
+    out = np.empty((n_heard, 2 * n_firms), dtype=np.float32)
+    h = 0
+    for j in range(n):
+        if got[j]:
+            heard[h] = j
+            for c in range(2 * n_firms):
+                out[h, c] = received[j, c]
+            h += 1
+    return talk[:n_talk], rec[:n_talk], wrn[:n_talk], heard, out
+
+
+@_jit
+def wom_listen(heard, received, attitude, expectation, att_weight, exp_weight):
+    """The listeners' update (sim.wom.listen) written back into the (N, K) state, in place;
+    the expectation clipped to [0, 1] (as the phase then clips the whole population)."""
+    n_firms = attitude.shape[1]
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    five = np.float32(5.0)
+    for h in range(heard.size):
+        j = heard[h]
+        for k in range(n_firms):
+            pos = min(received[h, k], five)
+            neg = min(received[h, n_firms + k], five)
+            a = attitude[j, k]
+            change = pos * (one - a) - neg * a
+            attitude[j, k] = clip(a + att_weight * change, zero, one)
+            expectation[j, k] = clip(expectation[j, k] + exp_weight * (pos - neg), zero, one)
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 10: the firms' measurement (sim.mechanism.survey_answers, detect)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def survey(
+    who,
+    pos,
+    ltr,
+    satisfaction,
+    perceived,
+    channels,
+    segment,
+    u_respond,
+    z_answer,
+    z_rating,
+    u_attr,
+    response_rate,
+    nonresponse_bias,
+    answer_noise,
+    sat_noise,
+    csat_threshold,
+    attribution,
+    wrong_width,
+    rating_noise,
+    map_bias,
+    n_segments,
+):
+    """One firm's survey of the week (sim.mechanism.survey_answers): ``who`` are the surveyed
+    customers, ``pos`` their positions in the week's journey arrays (``channels``); the draws
+    are the full-population arrays. Returns (week, respondents_by_segment, cell_sum, cell_n)."""
+    n_tp = channels.shape[1]
+    n_ch = map_bias.shape[1]
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    week = np.zeros(4)
+    by_segment = np.zeros(n_segments, dtype=np.int64)
+    cell_sum = np.zeros((n_tp, n_ch))
+    cell_n = np.zeros((n_tp, n_ch))
+    for q in range(who.size):
+        i = who[q]
+        s = satisfaction[i]
+        respond_p = response_rate * (one + nonresponse_bias * (s - half))
+        if not u_respond[i] < np.float64(respond_p):
+            continue
+        z = z_answer[i]
+        answer = np.rint(np.float64(ltr[i]) + answer_noise * z)
+        answer = min(max(answer, 0.0), 10.0)
+        if answer >= 9.0:
+            week[0] += 1.0
+        if answer <= 6.0:
+            week[1] += 1.0
+        week[2] += 1.0
+        if np.float64(s) + sat_noise * z >= csat_threshold:
+            week[3] += 1.0
+        by_segment[segment[i]] += 1
+        p = pos[q]
+        for t in range(n_tp):
+            ch = np.int64(channels[p, t])
+            ua = u_attr[i, t]
+            if ua >= attribution:
+                within = (ua - attribution) / wrong_width
+                shift = 1 + min(np.int64(within * (n_ch - 1)), n_ch - 2)
+                ch = (ch + shift) % n_ch
+            rating = np.float64(perceived[i, t]) + rating_noise * z_rating[i, t]
+            cell_sum[t, ch] += rating + map_bias[t, ch]
+            cell_n[t, ch] += 1.0
+    return week, by_segment, cell_sum, cell_n
+
+
+@_jit
+def detect_core(
+    x,
+    mean,
+    var,
+    count,
+    z,
+    nps_sampling,
+    warmup,
+    nps_threshold,
+    spike_min_count,
+    complaint_alarm,
+    failure_share,
+    failure_ratio,
+    nps_span,
+    count_span,
+):
+    """The alarm's tests and baseline update of sim.mechanism.detect (signal 0: NPS, a drop;
+    1-2: complaints and listening, a spike; 3-: each channel's failure share, a spike), with
+    ``nps_sampling`` the sampling variance of measured NPS (computed by the caller). Updates ``mean``, ``var`` and ``count`` in place; returns the signals that fired."""
+    k = x.size
+    fired = np.zeros(k, dtype=np.bool_)
+    for j in range(k):
+        if j == 0:
+            sampling = nps_sampling
+        elif j < 3:
+            mj = mean[j]
+            sampling = max(1.0 if np.isnan(mj) else mj, 1.0)
+        else:
+            sampling = 0.0
+        sd = np.sqrt(max(var[j], sampling))
+        departure = -(x[j] - mean[j]) if j == 0 else x[j] - mean[j]
+        ready = np.isfinite(x[j]) and np.isfinite(mean[j]) and count[j] >= warmup
+        significant = departure > z * sd
+        if j == 0:
+            material = departure > nps_threshold
+        elif j < 3:
+            material = x[j] >= spike_min_count and x[j] >= complaint_alarm * mean[j]
+        else:
+            material = x[j] > failure_share and x[j] > failure_ratio * mean[j]
+        fired[j] = ready and significant and material
+    for j in range(k):
+        if not np.isfinite(x[j]):
+            continue
+        span = nps_span if j == 0 else count_span
+        if not np.isfinite(mean[j]):
+            mean[j] = x[j]
+            var[j] = 0.0
+        else:
+            dev = x[j] - mean[j]
+            mean[j] += dev / span
+            var[j] += (dev * dev - var[j]) / span
+        count[j] += 1
+    return fired
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 7: learning (sim.cognition.update_expectation, update_loyalty; attitudes; affect decay)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def learn(
+    rows,
+    dealer,
+    expected,
+    perceived_mean,
+    new,
+    expectation,
+    status,
+    loyalty,
+    effort,
+    satisfaction,
+    tenure,
+    attitude,
+    affect,
+    reputation,
+    customer,
+    expectation_rate,
+    creep,
+    base_effort,
+    lo,
+    span,
+    anchor,
+    effort_weight,
+    attitude_rate,
+    reputation_weight,
+    affect_keep,
+):
+    """The learning phase in place: the shoppers' expectation of the firm dealt with, their
+    loyalty (customers who shopped at their own firm, not the ones just acquired) and attitude;
+    then for everyone the expectation creep, the drift of attitudes toward reputation, the decay
+    of affect and one more week of tenure for customers."""
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for r in range(rows.size):
+        i = rows[r]
+        k = dealer[r]
+        e = expected[r]
+        e += expectation_rate * (perceived_mean[r] - e)
+        expectation[i, k] = e
+    for r in range(rows.size):
+        i = rows[r]
+        if status[i] != customer or new[r]:
+            continue
+        excess = effort[i] - base_effort
+        weight = lo + span / (one + np.float32(tenure[i]) / anchor)
+        target = satisfaction[i] - effort_weight * excess
+        v = loyalty[i]
+        loyalty[i] = clip(v + weight * (target - v), zero, one)
+    for r in range(rows.size):
+        i = rows[r]
+        k = dealer[r]
+        a = attitude[i, k]
+        attitude[i, k] = a + attitude_rate * (satisfaction[i] - a)
+    n_firms = attitude.shape[1]
+    for i in range(status.size):
+        for k in range(n_firms):
+            expectation[i, k] = clip(expectation[i, k] + creep, zero, one)
+            a = attitude[i, k]
+            drift = reputation[k] - a
+            drift *= reputation_weight
+            attitude[i, k] = a + drift
+        affect[i] *= affect_keep
+        if status[i] == customer:
+            tenure[i] += 1
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 9: churn and switching, then the survey answers (sim.behaviour)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def churn(
+    hazard,
+    u_leave,
+    u_switch,
+    z_ltr,
+    z_csat,
+    status,
+    firm,
+    loyalty,
+    attitude,
+    aware,
+    tenure,
+    channels,
+    satisfaction,
+    affect,
+    scale_use,
+    ltr,
+    csat,
+    customer,
+    lapsed,
+    switch_rate,
+    switch_threshold,
+    w_loyalty,
+    w_satisfaction,
+    w_mood,
+    ltr_slope,
+    ltr_center,
+    ltr_noise,
+    csat_slope,
+    csat_threshold,
+    csat_noise,
+):
+    """Leaving and switching in place (``hazard`` from sim.behaviour.churn_hazard), then every
+    customer's 0-10 and 1-5 answers. Returns (lost_from, switch_to), one entry per customer."""
+    n = status.size
+    n_firms = attitude.shape[1]
+    lost_from = np.full(n, -1, dtype=np.int8)
+    switch_to = np.full(n, -1, dtype=np.int8)
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    for i in range(n):
+        if status[i] == customer:
+            own = firm[i]
+            if u_leave[i] < hazard[i]:
+                lost_from[i] = own
+                status[i] = lapsed
+                firm[i] = -1
+                loyalty[i] = zero
+                tenure[i] = 0
+                channels[i] = 0
+            elif u_switch[i] < switch_rate:
+                best = 0
+                best_v = np.float32(-1.0)
+                for k in range(n_firms):
+                    v = attitude[i, k] if (aware[i, k] and k != own) else np.float32(-1.0)
+                    if k == 0 or v > best_v:
+                        best, best_v = k, v
+                if best_v - attitude[i, own] > switch_threshold:
+                    lost_from[i] = own
+                    switch_to[i] = best
+                    firm[i] = best
+                    loyalty[i] = attitude[i, best]
+                    tenure[i] = 0
+                    channels[i] = 0
+        # the answers (sim.behaviour.likelihood_to_recommend, csat_answer)
+        s = satisfaction[i]
+        score = w_loyalty * loyalty[i]
+        score += w_satisfaction * s
+        mood = half * affect[i]
+        mood += half
+        mood *= w_mood
+        score += mood
+        score -= np.float32(0.6)
+        score *= ltr_slope
+        score += ltr_center
+        score += scale_use[i]
+        score += ltr_noise * z_ltr[i]
+        ltr[i] = np.int8(clip(np.rint(score), zero, np.float32(10.0)))
+        latent = np.float32(3.5) + csat_slope * (s - csat_threshold)
+        latent = latent + np.float32(0.4) * scale_use[i] + csat_noise * z_csat[i]
+        csat[i] = np.int8(clip(np.floor(latent + half), np.float32(1.0), np.float32(5.0)))
+    return lost_from, switch_to
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 2: purchase occasions (sim.behaviour.purchase_probability; advertising awareness)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def occasions_aware(status, aware, u_adv, adv, loyalty, customer, sow_reference, sow_slope):
+    """Advertising makes non-customers aware (in place); returns the customers (ascending)
+    and the exponent of their share of wallet, ``(L − reference)·slope`` in float32 (numpy
+    takes the exponential)."""
+    n = status.size
+    n_firms = aware.shape[1]
+    members = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if status[i] == customer:
+            members[m] = i
+            m += 1
+        else:
+            for k in range(n_firms):
+                if u_adv[i, k] < adv[k]:
+                    aware[i, k] = True
+    x = np.empty(m, dtype=np.float32)
+    for q in range(m):
+        v = loyalty[members[q]] - sow_reference
+        v *= sow_slope
+        x[q] = v
+    return members[:m], x
+
+
+@_jit
+def occasions_shoppers(
+    members,
+    sow,
+    u_occ,
+    purchase_rate,
+    uplift,
+    channels,
+    economy32,
+    cap,
+    status,
+    aware,
+    lapsed,
+    winback_rate,
+    prospect_rate,
+):
+    """Who shops this week: customers with probability ``min(share of wallet · own rate ·
+    channel uplift · economy, cap)`` (``sow`` the share of wallet of each of ``members``), aware
+    non-customers at the win-back or prospect rate (``winback_rate``, ``prospect_rate``
+    already times the economy, float64). Returns (shopping customer mask, seekers)."""
+    n = status.size
+    n_firms = aware.shape[1]
+    cust = np.zeros(n, dtype=np.bool_)
+    for q in range(members.size):
+        i = members[q]
+        p = sow[q]
+        p *= purchase_rate[i]
+        p *= uplift[channels[i]]
+        p *= economy32
+        p = p if p <= cap else cap
+        if u_occ[i] < p:
+            cust[i] = True
+    seekers = np.empty(n, dtype=np.int64)
+    m = 0
+    j = 0
+    for i in range(n):
+        if j < members.size and members[j] == i:
+            j += 1
+            continue
+        rate = winback_rate if status[i] == lapsed else prospect_rate
+        if not np.float64(u_occ[i]) < rate:
+            continue
+        for k in range(n_firms):
+            if aware[i, k]:
+                seekers[m] = i
+                m += 1
+                break
+    return cust, seekers[:m]
+
+
+@_jit
+def occasions_rows(cust, seekers, choice, firm, segment):
+    """The week's journeys: (journey mask, seeker mask, dealer (−1: none), rows, j_dealer,
+    j_seeker, j_segment)."""
+    n = cust.size
+    dealer = np.full(n, -1, dtype=np.int8)
+    seeker = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if cust[i]:
+            dealer[i] = firm[i]
+    for q in range(seekers.size):
+        dealer[seekers[q]] = choice[q]
+        seeker[seekers[q]] = True
+    journey = cust | seeker
+    m = 0
+    for i in range(n):
+        if journey[i]:
+            m += 1
+    rows = np.empty(m, dtype=np.int64)
+    j_dealer = np.empty(m, dtype=np.intp)
+    j_seeker = np.empty(m, dtype=np.bool_)
+    j_segment = np.empty(m, dtype=segment.dtype)
+    r = 0
+    for i in range(n):
+        if journey[i]:
+            rows[r] = i
+            j_dealer[r] = dealer[i]
+            j_seeker[r] = seeker[i]
+            j_segment[r] = segment[i]
+            r += 1
+    return journey, seeker, dealer, rows, j_dealer, j_seeker, j_segment
+
+
+# ------------------------------------------------------------------------------------------------
+# phases 4-5: evaluation and purchases (sim.cognition.transaction_satisfaction, sim.behaviour)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def evaluate(
+    rows,
+    x,
+    peak,
+    end,
+    effort,
+    expected,
+    perceived,
+    satisfaction,
+    st_effort,
+    st_peak,
+    st_end,
+    affect,
+    peak_weight,
+    end_weight,
+    base_effort,
+    s0,
+    disconfirmation_weight,
+    loss_aversion,
+    quality_weight,
+    memory_weight,
+    effort_weight,
+):
+    """Satisfaction with the week's journeys, written into the state; returns the perceived
+    journey quality (the mean over the touchpoints, summed in order)."""
+    n_tp = x.shape[1]
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    mean = np.empty(rows.size, dtype=np.float32)
+    for r in range(rows.size):
+        i = rows[r]
+        p = x[r, 0]
+        for t in range(1, n_tp):
+            p += x[r, t]
+        p /= np.float32(n_tp)
+        mean[r] = p
+        remembered = peak_weight * peak[r] + end_weight * end[r]
+        excess = effort[r] - base_effort
+        d = p - expected[r]
+        v = d if d >= zero else loss_aversion * d
+        s = s0 + disconfirmation_weight * v
+        s = s + quality_weight * (p - half)
+        s = s + memory_weight * remembered
+        s = s - effort_weight * excess
+        for t in range(n_tp):
+            perceived[i, t] = x[r, t]
+        satisfaction[i] = clip(s, zero, np.float32(1.0))
+        st_effort[i] = effort[r]
+        st_peak[i] = peak[r]
+        st_end[i] = end[r]
+        affect[i] = end[r]
+    return mean
+
+
+@_jit
+def purchases(
+    rows,
+    dealer,
+    seeker,
+    failed_purchase,
+    u_abandon,
+    channels_j,
+    accuracy,
+    st_channels,
+    basket,
+    pers_level,
+    price,
+    spend,
+    n_purchases,
+    activity,
+    status,
+    firm,
+    tenure,
+    loyalty,
+    satisfaction,
+    aware,
+    customer,
+    abandon_p,
+    omni_uplift,
+    pers_uplift,
+    break_even32,
+    pers_div,
+    economy,
+    activity_rate,
+):
+    """Completed purchases, spend and acquisitions of the week's journeys, in place; the
+    activity EMA of everyone. Returns (bought, units, revenue, new, channels used)."""
+    m = rows.size
+    n_tp = channels_j.shape[1]
+    zero = np.float32(0.0)
+    one32 = np.float32(1.0)
+    bought = np.empty(m, dtype=np.bool_)
+    units = np.empty(m, dtype=np.float32)
+    revenue = np.empty(m)
+    new = np.empty(m, dtype=np.bool_)
+    n_ch = np.empty(m, dtype=np.uint8)
+    everyone = np.zeros(status.size, dtype=np.bool_)
+    for r in range(m):
+        i = rows[r]
+        k = dealer[r]
+        b = not (failed_purchase[r] and u_abandon[i] < abandon_p)
+        bought[r] = b
+        used = st_channels[i]
+        for t in range(n_tp):
+            used |= np.uint8(1) << np.uint8(channels_j[r, t])
+        count = np.uint8(0)
+        for c in range(8):
+            if (used >> np.uint8(c)) & np.uint8(1):
+                count += np.uint8(1)
+        n_ch[r] = count
+        omni = 1.0 + omni_uplift * np.float64(np.uint8(count - np.uint8(1)))
+        gap = accuracy[r] - break_even32
+        gap = gap if gap >= zero else zero
+        pers = one32 + pers_uplift * pers_level[k] * gap / pers_div
+        u = np.float32(np.float64(basket[i]) * omni * np.float64(pers) * economy)
+        u = u * (one32 if b else zero)
+        units[r] = u
+        rev = np.float64(u) * price[k]
+        revenue[r] = rev
+        spend[i] += rev
+        n_purchases[i] += 1 if b else 0
+        everyone[i] = b
+        nw = seeker[r] and b
+        new[r] = nw
+        if nw:
+            status[i] = customer
+            firm[i] = k
+            tenure[i] = 0
+            loyalty[i] = satisfaction[i]
+            aware[i, k] = True
+        st_channels[i] = used
+    for i in range(status.size):
+        a = (one32 if everyone[i] else zero) - activity[i]
+        a *= activity_rate
+        activity[i] += a
+    return bought, units, revenue, new, n_ch
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 12: the week's KPIs of the focal firm
+# ------------------------------------------------------------------------------------------------
+@_jit
+def record_counts(status, firm, ltr, csat, start_firm, lost_from, columns, customer, k):
+    """Firm ``k``'s customers (ascending) and counts: (mine, promoters, detractors, satisfied
+    (CSAT 4-5), customers at the start of the week, customers lost this week); plus
+    ``columns`` (a tuple of float32 state arrays) gathered for ``mine``, one row each, so that
+    numpy sums them exactly as it sums ``array[mine]``."""
+    n = status.size
+    mine = np.empty(n, dtype=np.int64)
+    m = 0
+    promoters = detractors = satisfied = at_start = lost = 0
+    for i in range(n):
+        if start_firm[i] == k:
+            at_start += 1
+        if lost_from[i] == k:
+            lost += 1
+        if status[i] == customer and firm[i] == k:
+            mine[m] = i
+            m += 1
+            if ltr[i] >= 9:
+                promoters += 1
+            if ltr[i] <= 6:
+                detractors += 1
+            if csat[i] >= 4:
+                satisfied += 1
+    gathered = np.empty((len(columns), m), dtype=np.float32)
+    for c in range(len(columns)):
+        col = columns[c]
+        for q in range(m):
+            gathered[c, q] = col[mine[q]]
+    return m, promoters, detractors, satisfied, at_start, lost, gathered
