@@ -23,15 +23,26 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# a child measuring another tree (the base commit) imports `sim` from there
+TREE = Path(os.environ.get("CXSIM_BENCH_TREE", str(ROOT)))
+for path in (ROOT, TREE):  # TREE ends up first
+    if str(path) in sys.path:
+        sys.path.remove(str(path))
+    sys.path.insert(0, str(path))
 
 SENSITIVITY_CUSTOMERS = 2_000
+BASE_REF = "9c61237"  # the last commit before issue 20 (compiled kernels)
+
+
+def overrides(n: int, steps: int) -> list[str]:
+    """A market of ``n`` customers whose evaluation window fits ``steps`` weeks."""
+    return [f"population.n_customers={n}", f"evaluation.burn_in={max(0, steps // 2)}"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -54,7 +65,9 @@ def measure_vectorised(n: int, steps: int, seed: int) -> dict:
     """``run_model`` wall time, with the model's build time measured on a separate instance."""
     from sim import CXModel, params_from_overrides, run_model
 
-    params = params_from_overrides([f"population.n_customers={n}"])
+    # warm-up: a tiny run loads what a worker loads once (the compiled kernels from their cache)
+    run_model(params_from_overrides(overrides(100, 2)), seed=seed, steps=2)
+    params = params_from_overrides(overrides(n, steps))
     rss_idle = peak_rss_mib()
     t0 = time.perf_counter()
     model = CXModel(params, rng=seed, customer_agents=False)
@@ -78,7 +91,7 @@ def measure_naive(n: int, steps: int, seed: int) -> dict:
     from benchmarks.naive_mesa import NaiveModel
     from sim import params_from_overrides
 
-    params = params_from_overrides([f"population.n_customers={n}"])
+    params = params_from_overrides(overrides(n, steps))
     rss_idle = peak_rss_mib()
     t0 = time.perf_counter()
     model = NaiveModel(params, rng=seed)
@@ -124,7 +137,7 @@ def measure_sensitivity(runs: int, steps: int, repeats: int) -> dict:
     from experiments.model_fn import model_function
     from sim import params_from_overrides
 
-    base = params_from_overrides([f"population.n_customers={SENSITIVITY_CUSTOMERS}"])
+    base = params_from_overrides(overrides(SENSITIVITY_CUSTOMERS, steps))
     fn = model_function(base, steps, outputs=("nps", "cumulative_profit"))
 
     def batch(jobs: int | None, first_seed: int) -> float:
@@ -159,17 +172,93 @@ def measure_sensitivity(runs: int, steps: int, repeats: int) -> dict:
     }
 
 
+def measure_runs(n: int, steps: int, runs: int) -> dict:
+    """Sensitivity-sized runs one after another in this process, as a study's worker does them:
+    ``runs`` calls of the model-as-function seam (factor values + seed → KPIs), after one
+    warm-up call (imports, compiled kernels). Wall and CPU runs per second."""
+    from experiments.model_fn import model_function
+    from sim import params_from_overrides
+
+    fn = model_function(
+        params_from_overrides(overrides(n, steps)), steps, outputs=("nps", "cumulative_profit")
+    )
+    tasks = sensitivity_tasks(runs + 1, 7_000)
+    fn(*tasks[0])
+    t0, c0 = time.perf_counter(), time.process_time()
+    for values, seed in tasks[1:]:
+        fn(values, seed)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "runs": runs,
+        "runs_per_s": runs / wall,
+        "runs_per_cpu_s": runs / cpu,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def measure_naive_runs(n: int, steps: int, runs: int) -> dict:
+    """The naive Mesa model's sensitivity-sized runs: build + ``steps`` weeks, ``runs`` times."""
+    from benchmarks.naive_mesa import NaiveModel
+    from sim import params_from_overrides
+
+    params = params_from_overrides(overrides(n, steps))
+    t0, c0 = time.perf_counter(), time.process_time()
+    for seed in range(runs):
+        model = NaiveModel(params, rng=seed)
+        for _ in range(steps):
+            model.step()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "runs": runs,
+        "runs_per_s": runs / wall,
+        "runs_per_cpu_s": runs / cpu,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def measure_startup(n: int, steps: int) -> dict:
+    """What a fresh worker pays before its first run: importing the model (numba and the cached
+    kernels included) and the first small run, against a second run of the same size."""
+    t0 = time.perf_counter()
+    from sim import params_from_overrides, run_model
+
+    imported = time.perf_counter() - t0
+    params = params_from_overrides(overrides(n, steps))
+    t0 = time.perf_counter()
+    run_model(params, seed=1, steps=steps)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_model(params, seed=2, steps=steps)
+    second = time.perf_counter() - t0
+    return {"import_s": imported, "first_run_s": first, "second_run_s": second}
+
+
 def child_main(argv: list[str]) -> None:
     kind, n, steps, seed = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
-    out = (
-        measure_vectorised(n, steps, seed)
-        if kind == "vectorised"
-        else measure_naive(n, steps, seed)
-    )
+    if kind == "vectorised":
+        out = measure_vectorised(n, steps, seed)
+    elif kind == "naive":
+        out = measure_naive(n, steps, seed)
+    elif kind == "runs":
+        out = measure_runs(n, steps, seed)  # seed: the number of runs
+    elif kind == "naive_runs":
+        out = measure_naive_runs(n, steps, seed)
+    else:
+        out = measure_startup(n, steps)
     print("RESULT " + json.dumps(out))
 
 
-def in_child(kind: str, n: int, steps: int, seed: int) -> dict:
+def export_tree(ref: str, dest: Path) -> Path:
+    """``git archive`` of ``ref`` unpacked into ``dest``: the base commit, run side by side."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def in_child(kind: str, n: int, steps: int, seed: int, tree: Path = ROOT) -> dict:
     proc = subprocess.run(
         [
             sys.executable,
@@ -183,7 +272,8 @@ def in_child(kind: str, n: int, steps: int, seed: int) -> dict:
         capture_output=True,
         text=True,
         check=False,
-        cwd=str(ROOT),
+        cwd=str(tree),
+        env=dict(os.environ, CXSIM_BENCH_TREE=str(tree)),
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not lines:
@@ -207,6 +297,34 @@ def summarise(samples: list[dict]) -> dict:
     return out
 
 
+def summarise_runs(samples: dict[str, list[dict]], n: int, steps: int, runs: int) -> dict:
+    """Medians of the serial-run samples and the ratios, each ratio the median of the ratios of
+    samples taken one after the other (so they share the machine's load)."""
+    out: dict = {"customers": n, "steps": steps, "runs_per_sample": runs}
+    for key, vals in samples.items():
+        if vals:
+            out[key] = {
+                "runs_per_s": statistics.median(v["runs_per_s"] for v in vals),
+                "runs_per_s_range": [
+                    min(v["runs_per_s"] for v in vals),
+                    max(v["runs_per_s"] for v in vals),
+                ],
+                "runs_per_cpu_s": statistics.median(v["runs_per_cpu_s"] for v in vals),
+                "peak_rss_mib": statistics.median(v["peak_rss_mib"] for v in vals),
+                "samples": vals,
+            }
+    for other in ("base", "naive"):
+        if samples["this"] and samples[other]:
+            pairs = list(zip(samples["this"], samples[other], strict=True))
+            out[f"speedup_vs_{other}"] = statistics.median(
+                a["runs_per_s"] / b["runs_per_s"] for a, b in pairs
+            )
+            out[f"speedup_vs_{other}_cpu"] = statistics.median(
+                a["runs_per_cpu_s"] / b["runs_per_cpu_s"] for a, b in pairs
+            )
+    return out
+
+
 def fmt_rate(x: float) -> str:
     return f"{x / 1e6:.2f} M" if x >= 1e6 else f"{x / 1e3:.0f} k"
 
@@ -219,30 +337,72 @@ def noise(summary: dict) -> str:
 
 def markdown(results: dict) -> str:
     steps = results["meta"]["steps"]
-    lines = [
+    base_ref = results["meta"].get("base_ref", "none")
+    lines: list[str] = []
+    r = results.get("runs")
+    if r:
+        this = r["this"]
+        lines += [
+            f"Sensitivity-sized runs, serial ({r['customers']:,} customers × {r['steps']} weeks, "
+            f"model-as-function calls, {r['runs_per_sample']} runs per sample, median of "
+            f"{len(this['samples'])} interleaved samples):",
+            "",
+            "| | runs/s (wall) | runs per CPU-second | peak RSS | this tree is |",
+            "|---|---:|---:|---:|---:|",
+            f"| this tree | {this['runs_per_s']:.2f} | {this['runs_per_cpu_s']:.2f} "
+            f"| {this['peak_rss_mib']:.0f} MiB | |",
+        ]
+        for key, label in (("base", f"base {base_ref}"), ("naive", "naive Mesa")):
+            if key in r:
+                v = r[key]
+                lines.append(
+                    f"| {label} | {v['runs_per_s']:.2f} | {v['runs_per_cpu_s']:.2f} "
+                    f"| {v['peak_rss_mib']:.0f} MiB | {r[f'speedup_vs_{key}']:.1f}× faster "
+                    f"({r[f'speedup_vs_{key}_cpu']:.1f}× in CPU time) |"
+                )
+        lines.append("")
+    lines += [
         f"| customers × {steps} steps | run_model customer-steps/s | build | run_model wall | peak RSS "
-        "| naive Mesa customer-steps/s | naive build | naive peak RSS | speed-up |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| base {base_ref} customer-steps/s | base peak RSS | vs base "
+        "| naive Mesa customer-steps/s | naive peak RSS | vs naive |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["scaling"]:
-        v, nv = row["vectorised"], row.get("naive")
+        v, nv, bv = row["vectorised"], row.get("naive"), row.get("base")
         left = (
             f"| {row['customers']:,} | {fmt_rate(v['customer_steps_per_s'])} ({noise(v)}) | {v['build_s']:.2f} s "
             f"| {v['run_s']:.2f} s | {v['peak_rss_mib']:.0f} MiB |"
         )
+        mid = (
+            f" {fmt_rate(bv['customer_steps_per_s'])} ({noise(bv)}) | {bv['peak_rss_mib']:.0f} MiB "
+            f"| {row['speedup_vs_base']:.2f}× |"
+            if bv
+            else " – | – | – |"
+        )
         if nv is None:
-            right = " – | – | – | – |"
+            right = " – | – | – |"
         elif nv.get("extrapolated"):
-            right = (
-                f" ~{fmt_rate(nv['customer_steps_per_s'])} (extrapolated) | – | – "
-                f"| ~{row['speedup']:.0f}× |"
-            )
+            right = f" ~{fmt_rate(nv['customer_steps_per_s'])} (extrapolated) | – | ~{row['speedup']:.0f}× |"
         else:
             right = (
-                f" {fmt_rate(nv['customer_steps_per_s'])} ({noise(nv)}) | {nv['build_s']:.2f} s "
+                f" {fmt_rate(nv['customer_steps_per_s'])} ({noise(nv)}) "
                 f"| {nv['peak_rss_mib']:.0f} MiB | {row['speedup']:.0f}× |"
             )
-        lines.append(left + right)
+        lines.append(left + mid + right)
+    st = results.get("startup")
+    if st:
+        lines += [
+            "",
+            f"A fresh worker's start-up (import of the model, then two runs of 2,000 × {steps}):",
+            "",
+            "| | import | first run | second run |",
+            "|---|---:|---:|---:|",
+        ]
+        for key, v in st.items():
+            label = "this tree" if key == "this" else f"base {base_ref}"
+            lines.append(
+                f"| {label} | {v['import_s']:.2f} s | {v['first_run_s']:.2f} s | {v['second_run_s']:.2f} s |"
+            )
     s = results.get("sensitivity")
     if s:
         m = s["median_runs_per_s"]
@@ -283,6 +443,17 @@ def main() -> None:
         help="skip (and extrapolate) a naive run expected to take longer than this",
     )
     ap.add_argument("--sensitivity-runs", type=int, default=24, help="runs per sensitivity batch")
+    ap.add_argument(
+        "--runs", type=int, default=16, help="serial 2,000-customer runs per sample (0: skip)"
+    )
+    ap.add_argument(
+        "--no-naive-runs", action="store_true", help="skip the naive 2,000-customer runs"
+    )
+    ap.add_argument(
+        "--base-ref",
+        default=BASE_REF,
+        help="git ref measured side by side (exported with git archive), or 'none'",
+    )
     ap.add_argument("--no-sensitivity", action="store_true")
     ap.add_argument(
         "--quick", action="store_true", help="small sizes, few steps, one repeat (a smoke run)"
@@ -301,6 +472,7 @@ def main() -> None:
             1,
             4,
         )
+        args.runs = 4
     sizes = [int(s) for s in args.sizes.split(",") if s]
     naive_sizes = {int(s) for s in args.naive_sizes.split(",") if s}
 
@@ -319,10 +491,40 @@ def main() -> None:
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     results: dict = {"meta": meta, "scaling": []}
+    tmp = tempfile.TemporaryDirectory(prefix="cxsim-base-")
+    base = export_tree(args.base_ref, Path(tmp.name)) if args.base_ref != "none" else None
+    meta["base_ref"] = args.base_ref
     naive_rate = None  # last measured naive throughput (for extrapolation)
+    # --- sensitivity-sized runs, serial: this tree, the base commit, the naive Mesa model ---
+    if args.runs:
+        n_small = SENSITIVITY_CUSTOMERS
+        print(
+            f"  {n_small:,} customers x {args.steps} weeks, {args.runs} runs per sample", flush=True
+        )
+        samples: dict[str, list[dict]] = {"this": [], "base": [], "naive": []}
+        for _ in range(args.repeats):
+            samples["this"].append(in_child("runs", n_small, args.steps, args.runs))
+            if base is not None:
+                samples["base"].append(in_child("runs", n_small, args.steps, args.runs, base))
+            if not args.no_naive_runs:
+                samples["naive"].append(
+                    in_child("naive_runs", n_small, args.steps, max(1, args.runs // 8))
+                )
+            print(
+                "   "
+                + ", ".join(
+                    f"{k} {v[-1]['runs_per_s']:.2f} runs/s" for k, v in samples.items() if v
+                ),
+                flush=True,
+            )
+        results["runs"] = summarise_runs(samples, n_small, args.steps, args.runs)
+    # --- worker start-up: imports, compiled kernels, first run ---
+    results["startup"] = {"this": in_child("startup", SENSITIVITY_CUSTOMERS, args.steps, 0)}
+    if base is not None:
+        results["startup"]["base"] = in_child("startup", SENSITIVITY_CUSTOMERS, args.steps, 0, base)
     for n in sizes:
         reps = args.repeats if n <= 100_000 else max(1, min(args.repeats, 2))
-        vec, nai = [], []
+        vec, old, nai = [], [], []
         run_naive = n in naive_sizes
         if run_naive and naive_rate is not None:
             expected = n * args.steps / naive_rate * reps
@@ -340,6 +542,13 @@ def main() -> None:
                 f"build {vec[-1]['build_s']:.2f} s, peak {vec[-1]['peak_rss_mib']:.0f} MiB",
                 flush=True,
             )
+            if base is not None:
+                old.append(in_child("vectorised", n, args.steps, seed, base))
+                print(
+                    f"  base       n={n:>9,} run {r + 1}: {fmt_rate(old[-1]['customer_steps_per_s'])} customer-steps/s, "
+                    f"build {old[-1]['build_s']:.2f} s, peak {old[-1]['peak_rss_mib']:.0f} MiB",
+                    flush=True,
+                )
             if r < reps_naive:
                 nai.append(in_child("naive", n, args.steps, seed))
                 print(
@@ -348,6 +557,12 @@ def main() -> None:
                     flush=True,
                 )
         row = {"customers": n, "vectorised": summarise(vec)}
+        if old:
+            row["base"] = summarise(old)
+            row["speedup_vs_base"] = statistics.median(
+                a["customer_steps_per_s"] / b["customer_steps_per_s"]
+                for a, b in zip(vec, old, strict=True)
+            )
         if nai:
             row["naive"] = summarise(nai)
             naive_rate = row["naive"]["customer_steps_per_s"]
@@ -360,6 +575,7 @@ def main() -> None:
             }
             row["speedup"] = row["vectorised"]["customer_steps_per_s"] / naive_rate
         results["scaling"].append(row)
+    tmp.cleanup()
     if not args.no_sensitivity:
         print("  sensitivity throughput ...", flush=True)
         results["sensitivity"] = measure_sensitivity(

@@ -30,6 +30,7 @@ from sim import mechanism
 from sim.firm import Firm
 from sim.journey import N_CHANNELS, N_TOUCHPOINTS, PURCHASE_TP
 from sim.params import Params, validate
+from sim.rng import Streams
 from sim.state import CUSTOMER, LAPSED, PROSPECT
 
 
@@ -348,6 +349,8 @@ class NaiveModel(mesa.Model):
             raise ValueError("the naive baseline does not model shocks")
         self.seed = int(rng)
         self.segments = p.population.segments
+        # the firms draw their journey-map bias from the model's keyed streams (sim.firm.Firm)
+        self.streams = Streams(self.seed)
         self.firms = [Firm(self, k, fp, p, len(self.segments)) for k, fp in enumerate(p.firms)]
         self.n_firms = len(self.firms)
         total = sum(f.params.initial_share for f in self.firms)
