@@ -841,3 +841,13 @@ def record_counts(status, firm, ltr, csat, start_firm, lost_from, columns, custo
         for q in range(m):
             gathered[c, q] = col[mine[q]]
     return m, promoters, detractors, satisfied, at_start, lost, gathered
+
+
+def warm_up() -> None:
+    """Compile the kernels (or load them from the on-disk cache) by running a tiny model for
+    two weeks, so that a later caller (a test with a timeout, a benchmark) does not pay for it."""
+    from sim.model import CXModel  # here: sim.model imports this module
+
+    model = CXModel(rng=0, customer_agents=False, n_customers=60)
+    for _ in range(2):
+        model.step()

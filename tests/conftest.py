@@ -28,3 +28,14 @@ SMALL = ["population.n_customers=600", "evaluation.burn_in=4"]
 def small_params():
     """The default configuration with 600 customers."""
     return params_from_overrides(SMALL)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_kernels():
+    """Compile sim/kernels.py (or load it from numba's cache) once per test process before any
+    test runs: the processes tests start (the CLI, the dashboard server) then load the cached
+    kernels instead of compiling them inside a test's timeout."""
+    from sim import kernels
+
+    if kernels.ENABLED:
+        kernels.warm_up()
