@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sim.state import CUSTOMER
-from tests.validation import model, params, seeds
+from tests.validation import REPLICATES, model, params, seeds
 
 pytestmark = [pytest.mark.validation, pytest.mark.xdist_group("customers")]
 T0, H, STEPS = 52, 26, 104
@@ -54,7 +54,7 @@ def _panel(seed: int) -> dict:
 
 @pytest.fixture(scope="module")
 def panels():
-    return [_panel(s) for s in seeds(5)]
+    return [_panel(s) for s in seeds(REPLICATES)]
 
 
 def _top20(x: np.ndarray) -> float:
@@ -63,15 +63,22 @@ def _top20(x: np.ndarray) -> float:
 
 
 def test_v01_revenue_is_concentrated_about_60_20(record, panels):
+    """Sharp, Romaniuk & Graham 2019, *Marketing's 60/20 Pareto Law* (SSRN 3498097), abstract: "A
+    brand's heaviest 20% of buyers generally contribute not much more than half of a brand's
+    sales" and "It's wrong to talk about an 80/20 law"; Sharp & Romaniuk 2007, *There is a Pareto
+    Law, but not as you know it* (the Ehrenberg-Bass report it confirms), abstract: the top 20%
+    "account for around 60% of purchase occasions, not the 80+% widely assumed". So at least
+    half, and below 80% (until issue 14 the test asserted 50–70%, an upper bound no abstract
+    states)."""
     shares = [_top20(p["revenue"]) for p in panels]
     record(
         "v01",
         f"top 20% of the focal firm's buyers bring {np.mean(shares):.1%} of window revenue "
         f"(seeds: {', '.join(f'{x:.1%}' for x in shares)})",
-        "50–70%",
+        "≥ 50% and < 80% on every seed",
         shares=shares,
     )
-    assert all(0.50 <= x <= 0.70 for x in shares)
+    assert all(0.50 <= x < 0.80 for x in shares)
 
 
 def test_v02_satisfaction_goes_with_later_spend(record, panels):
