@@ -76,7 +76,11 @@ KPIS: tuple[KPI, ...] = (
         "customer lifetime value: gross margin per customer-week x (1+d)/(1+d-r), r = retention (4-week EMA), d = weekly discount rate",
         agg="last",
     ),
-    KPI("reputation", "0-1", "focal firm's public reputation (valence of its reviews)"),
+    KPI(
+        "reputation",
+        "0-1",
+        "focal firm's public reputation (mean rating of its reviews, on the satisfaction scale)",
+    ),
     KPI("emotional_index", "-1..1", "mean affect of the focal firm's customers"),
     KPI("cognitive_index", "0-1", "mean satisfaction of the focal firm's customers"),
     KPI(

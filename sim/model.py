@@ -523,12 +523,13 @@ class CXModel(mesa.Model):
         recommend, warn = wom.senders(st.satisfaction, w["journey"], social, u_send, cp)
         dealer = w["dealer"]
         talkers = np.flatnonzero(recommend | warn)
-        heard, pos, neg = wom.spread(
+        heard, pos, neg, pos_said, neg_said = wom.spread(
             self.network,
             talkers,
             dealer[talkers],
             recommend[talkers],
             warn[talkers],
+            st.satisfaction[talkers],
             self.n_firms,
             cp.negative_reach,
         )
@@ -536,7 +537,7 @@ class CXModel(mesa.Model):
             np.take(st.attitude, heard, axis=0),
             np.take(st.expectation, heard, axis=0),
         )
-        wom.listen(attitude, expectation, pos, neg, cp)
+        wom.listen(attitude, expectation, pos, neg, pos_said, neg_said, cp)
         st.attitude[heard] = attitude
         st.expectation[heard] = expectation
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
@@ -549,9 +550,11 @@ class CXModel(mesa.Model):
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
-        rp, rn = wom.reviews(recommend, warn, dealer, u_review, self.n_firms, cp.review_rate)
+        n_rev, rating = wom.reviews(
+            recommend, warn, dealer, st.satisfaction, u_review, self.n_firms, cp.review_rate
+        )
         rep = wom.update_reputation(
-            np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning
+            np.array([f.reputation for f in self.firms]), n_rev, rating, cp.reputation_learning
         )
         for f, value in zip(self.firms, rep, strict=True):
             f.reputation = float(value)

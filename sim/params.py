@@ -382,7 +382,7 @@ class FirmParams:
     initial_share: float = p(0.5, UNIT, "share of the initial customers (normalised across firms)")
     advertising: float = p(0.01, UNIT, "weekly probability that a prospect becomes aware (Bass p)")
     initial_reputation: float = p(
-        0.6, UNIT, "public reputation at the start (valence of its reviews)"
+        0.6, UNIT, "public reputation at the start (mean review rating, satisfaction scale)"
     )
     advertising_cost: float = p(
         60.0, (0.0, 1e6), "cu per 1,000 market customers per week at advertising 0.01"

@@ -108,16 +108,6 @@ def test_lifetime_and_clv_mechanics():
 
 
 @pytest.mark.slow  # six runs of 4,000 customers × 104 weeks
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "fails since issue 14 on two counts (seeds 1-3): the churn settings 0.5x / 0.25x give 86.0% / "
-        "92.4% annual retention, outside the asserted 90 +/- 3 / 95 +/- 2 points, and the profit gain "
-        "is 0.747x the extra customer-weeks x margin (range 0.75-1.25): with share of wallet, kept "
-        "customers are the loyal ones and the margin per customer-week shifts too; lifetime x1.89 "
-        "and tenure margin ratio 1.04 pass; the mechanics (lifetime x2.05) are a separate test"
-    ),
-)
 def test_retention_leverage_in_model_runs():
     """The churn parameters scaled to give about 90% and 95% annual retention, same seeds: the
     lifetime ratio of the runs, and the profit gain against the extra customer-weeks × the gross
