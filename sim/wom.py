@@ -89,20 +89,22 @@ def listen(
 
     The attitude toward k moves toward the experience the talkers report about k, the way an
     own episode moves it toward the episode's satisfaction: ``a += w·(n⁺·(s̄⁺ − a) + n⁻·(s̄⁻ −
-    a))`` with ``n`` the messages (each kind capped at 5) and ``s̄`` their mean reported
-    satisfaction. Attitudes toward the own firm and toward a rival are thus one construct,
+    a))`` with ``n`` the messages (each kind capped at 5, here and for the expectation) and
+    ``s̄`` their mean reported satisfaction. Attitudes toward the own firm and toward a rival are thus one construct,
     built from experience, one's own or others' (issue 14: a recommendation used to pull
     toward 1 and a warning toward 0, so more praise in a market lifted a rarely used rival's
     attitude above what experience of it supports). The expectation of k moves with the net
     messages about k — praise of a rival raises what is expected of the rival, not of the firm
     the listener deals with. All arrays are (len(heard), K)."""
     w = np.float32(cp.wom_attitude_weight)
+    capped = []
     for n, said in ((pos, pos_said), (neg, neg_said)):
         heard_any = n > 0
         mean_said = np.divide(said, n, out=np.zeros_like(said), where=heard_any)
-        attitude += w * np.minimum(n, 5.0) * np.where(heard_any, mean_said - attitude, 0.0)
+        capped.append(np.minimum(n, 5.0))
+        attitude += w * capped[-1] * np.where(heard_any, mean_said - attitude, 0.0)
     np.clip(attitude, 0.0, 1.0, out=attitude)
-    expectation += np.float32(cp.wom_expectation_weight) * (pos - neg)
+    expectation += np.float32(cp.wom_expectation_weight) * (capped[0] - capped[1])
 
 
 def row_sum(a: np.ndarray) -> np.ndarray:
