@@ -332,7 +332,7 @@ def build_context(
             "interactions and noise"
             if r["sum_s1"] <= 1
             else f"first-order effects sum to {r['sum_s1']:.2f}, more than 1: an estimation "
-            "artefact of the sample size"
+            "artefact of the sample size, so these S2 estimates are not reliable either"
         )
         if r["pairs"]:
             top = "; ".join(
@@ -447,6 +447,9 @@ def build_context(
             s += f"; negligible (mu* < {th['morris_negligible']} of the largest): {len(negl)} of {len(d)} factors"
             morris.append({"rule": rule, "output": o, "sentence": s + ".", "rows": rows[:12]})
     ctx["morris"] = morris
+    ctx["headlines"] += [
+        "Screening (Morris) " + m["sentence"] for m in morris if m["rule"] == cfg.rules[0]
+    ]
     ctx["ranges"] = [
         (label(f.name), f"[{f.low:g}, {f.high:g}]", basis.get(f.name, "")) for f in mor.factors
     ]

@@ -30,6 +30,7 @@ class Part:
     out_dir: Path
     seconds: float
     runs: int
+    new: int  # runs made now (the others were in the store)
 
 
 def base_model(cfg: StudyConfig, rule: str):
@@ -73,7 +74,8 @@ def run_part(cfg: StudyConfig, rule: str, method: str, out_dir: Path, progress=N
         progress=progress,
     )
     runs = sum(b.n_total for b in res.batches)
-    return Part(rule, method, out_dir, time.perf_counter() - t0, runs)
+    new = sum(b.n_done for b in res.batches)
+    return Part(rule, method, out_dir, time.perf_counter() - t0, runs, new)
 
 
 def run_study(
@@ -103,7 +105,13 @@ def run_study(
         "declaration": cfg.data,
         "fingerprint": model_fingerprint(cfg),
         "parts": [
-            {"rule": p.rule, "method": p.method, "seconds": round(p.seconds, 1), "runs": p.runs}
+            {
+                "rule": p.rule,
+                "method": p.method,
+                "seconds": round(p.seconds, 1),
+                "runs": p.runs,
+                "new": p.new,
+            }
             for p in done
         ],
         "seconds": round(time.perf_counter() - t0, 1),
