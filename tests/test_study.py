@@ -154,3 +154,19 @@ def test_a_changed_parameter_default_fails_the_check(tmp_path, monkeypatch):
     monkeypatch.setattr(simcfg, "params_from_cfg", changed_default)
     diffs = check(load_study(), DOCS, parts=[("fixed", "morris")], work=tmp_path)
     assert diffs and all("fixed/morris" in d for d in diffs)
+
+
+def test_document_is_refused_from_results_of_another_size(tmp_path):
+    from experiments.study.command import check_sizes
+    from sim.params import ParamError
+
+    cfg = load_study(["size=small"])
+    for rule in cfg.rules:
+        for method, n in (("morris", 2), ("sobol", 2)):
+            d = tmp_path / rule / method
+            d.mkdir(parents=True)
+            pd.DataFrame({"n": [n]}).to_csv(d / "indices.csv", index=False)
+    check_sizes(cfg, tmp_path)  # in step: no error
+    pd.DataFrame({"n": [4]}).to_csv(tmp_path / "target" / "sobol" / "indices.csv", index=False)
+    with pytest.raises(ParamError, match="N=\\[4\\]"):
+        check_sizes(cfg, tmp_path)

@@ -19,6 +19,7 @@ from typing import Any
 
 from experiments.io import write_atomic
 from experiments.study.config import StudyConfig, load_study
+from sim.params import ParamError
 
 ACTIONS = ("run", "render", "check", "baseline")
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,32 @@ def small_info(small: StudyConfig, results: Path, docs: Path) -> dict[str, Any]:
     }
 
 
+def check_sizes(cfg: StudyConfig, results: Path) -> None:
+    """Refuse to write a document from results of another size than the declaration's (e.g. a
+    part rerun at a new N while another still holds the old one)."""
+    import pandas as pd
+
+    from experiments.study.config import problems
+
+    for method, problem in problems(cfg).items():
+        for rule in cfg.rules:
+            path = results / rule / method / "indices.csv"
+            if not path.exists():
+                raise ParamError(
+                    "study.size",
+                    cfg.size.name,
+                    f"a study that has run ({path} is missing): run `cxsim study`",
+                )
+            got = sorted(int(n) for n in pd.read_csv(path)["n"].unique())
+            if got != [problem.base_n]:
+                raise ParamError(
+                    "study.size",
+                    cfg.size.name,
+                    f"results of that size: {path} holds N={got}, the declaration "
+                    f"N={problem.base_n}; run `cxsim study` first",
+                )
+
+
 def write_docs(cfg: StudyConfig, results: Path, docs: Path, small_results: Path | None) -> Path:
     """``docs/findings.md`` with its tables, figures and the small study's record."""
     import shutil
@@ -58,6 +85,7 @@ def write_docs(cfg: StudyConfig, results: Path, docs: Path, small_results: Path 
     if "burn_in" not in manifest:
         ev = base_model(cfg, cfg.rules[0])[2].evaluation
         manifest |= {"burn_in": int(ev.burn_in), "window": int(ev.window)}
+    check_sizes(cfg, results)
     out = docs / "findings"
     out.mkdir(parents=True, exist_ok=True)
     for r in cfg.rules:
