@@ -106,6 +106,12 @@ _COMMANDS = (
         False,
     ),
     Command(
+        "study",
+        "the canonical study (Morris + Sobol, both feedback rules) and docs/findings.md",
+        "experiments.study.command:cli",
+        False,
+    ),
+    Command(
         "kpis",
         "list the KPIs: name, kind, unit, range and definition",
         "experiments.catalog:kpis_cmd",
@@ -200,6 +206,29 @@ main options:
 
 example:
   cxsim sweep sweep.grid='{{firm.policy.omnichannel:[0,0.5,1],firm.support.human:[0.2,0.8]}}' replicates=3
+""",
+    "study": """usage: cxsim study [run|render|check|baseline] [study.KEY=VALUE ...] [out=DIR] [docs=DIR]
+
+The canonical study of configs/study/default.yaml: under both stage-5 feedback rules, a Morris
+screening of the decision factors and behavioural constants and a Sobol study of the six support
+factors and three policy levers; then docs/findings.md, every statement generated from the
+numbers (make study runs this). Runs are stored in outputs/study/<size>/ and resume.
+
+actions:
+  run (default)        the study at study.size, the small study whose numbers the document
+                       records, the comparison on the old commit when missing; then the document
+  render               rewrite docs/findings.md from the stored results (no runs)
+  check                rerun the small study; exit 1 if any number differs from the document's
+  baseline             rerun the comparison study on the commit before the model-science issues
+
+main options:
+  study.size=full|medium|small   design sizes (small: its document goes to outputs/study/small/docs)
+  study.jobs=N                   worker processes (default 2)
+  out=DIR  docs=DIR              where results and the document go (outputs/study, docs)
+
+examples:
+  cxsim study study.size=small
+  cxsim study check
 """,
     "sensitivity": f"""usage: cxsim sensitivity [sensitivity=STUDY] [sensitivity.KEY=VALUE ...] [key=value ...]
 
