@@ -89,9 +89,9 @@ def calibrate_cmd(cfg, out_dir) -> Any:
 
 def cli(args: Sequence[str]) -> int:
     """``cxsim calibrate [calibration=NAME] [calibration.KEY=VALUE ...] [key=value ...]``."""
-    from experiments import cli as C
-
     import importlib.util
+
+    from experiments import cli as C
 
     args = list(args)
     ns = C.parse_args(args)

@@ -68,20 +68,34 @@ def posterior_markdown(summary: Mapping[str, Any], names: tuple[str, ...]) -> st
     return "\n".join(out) + "\n"
 
 
-def tracking_figure(
-    pred_weekly: pd.DataFrame, pred_cum: pd.DataFrame, cal: int, title: str
-) -> bytes:
+def _png(fig) -> bytes:
     import io
 
-    import matplotlib
+    import matplotlib.pyplot as plt
 
-    matplotlib.use("Agg")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def tracking_figure(weekly: pd.DataFrame, cum: pd.DataFrame, cal: int, title: str) -> bytes:
+    return _png(tracking_fig(weekly, cum, cal, title))
+
+
+def posterior_figure(post, names, summary, truth=None) -> bytes:
+    return _png(posterior_fig(post, names, summary, truth))
+
+
+def tracking_fig(weekly: pd.DataFrame, cum: pd.DataFrame, cal: int, title: str):
+    """Weekly and cumulative repeat transactions: observed, the simulator's mean and 90% band,
+    BG/NBD; calibration and holdout shaded."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for ax, df, label in (
-        (axes[0], pred_weekly, "repeat transactions per week"),
-        (axes[1], pred_cum, "cumulative repeat transactions"),
+        (axes[0], weekly, "repeat transactions per week"),
+        (axes[1], cum, "cumulative repeat transactions"),
     ):
         total = len(df)
         ax.axvspan(0.5, cal + 0.5, color="#dde8f3", alpha=0.6, lw=0, label="calibration")
@@ -106,23 +120,16 @@ def tracking_figure(
     axes[0].legend(fontsize=8, loc="upper right")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
-def posterior_figure(
+def posterior_fig(
     post: pd.DataFrame,
     names: tuple[str, ...],
     summary: Mapping[str, Any],
     truth: Mapping[str, float] | None = None,
-) -> bytes:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
+):
+    """Weighted marginal histograms: mean (solid), 90% interval (dotted), truth (red)."""
     import matplotlib.pyplot as plt
 
     k = len(names)
@@ -139,10 +146,7 @@ def posterior_figure(
         ax.set_title(n, fontsize=8)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
 def write_all(out_dir: Path, files: Mapping[str, str | bytes]) -> None:

@@ -3,7 +3,8 @@ checks, examples): the model's cohort written as the transaction log a firm woul
 
 Each customer's first purchase is on a random day of their acquisition week; each simulated
 repeat purchase week becomes one transaction on a random day of that week, with the simulated
-spend. Days are drawn from ``seed``; the log starts on ``start`` (week 1 = its first 7 days).
+spend. Days are drawn from ``seed``; week 1 starts on ``start`` (pass it to the calibration as
+``calibration.start``: the log's first day may fall later in week 1).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ def synthetic_log(params: Params, seed: int, weeks: int, start: str = "2020-01-0
     rng = np.random.default_rng([seed, 11])
     origin = pd.Timestamp(start)
     first_day = (p.acquisition - 1) * 7 + rng.integers(0, 7, p.n)
-    first_day[0] = 0  # the log's first day is the start of week 1
     price = params.firm.price
     first_amount = np.round(price * rng.gamma(2.0, 0.75, p.n), 2)
     days = (p.week - 1) * 7 + rng.integers(0, 7, p.week.size)
