@@ -41,11 +41,11 @@ class Study:
     start: str | None = None
     calibration_weeks: int = 39
     holdout_weeks: int | None = None
-    scale: float = 0.05
+    scale: float = 0.03
     block: int = 3
     priors: tuple[Prior, ...] = ()
-    population: int = 200
-    generations: int = 6
+    population: int = 150
+    generations: int = 8
     min_epsilon: float = 0.0
     min_acceptance: float = 0.005
     draws: int = 100
@@ -121,12 +121,12 @@ def study_from_cfg(node: Mapping[str, Any]) -> Study:
         holdout_weeks=None
         if holdout is None
         else _number("calibration.holdout_weeks", holdout, 0, 10_000, True),
-        scale=_number("calibration.scale", node.get("scale", 0.05), 1e-4, 1.0),
+        scale=_number("calibration.scale", node.get("scale", 0.03), 1e-4, 1.0),
         block=_number("calibration.block", node.get("block", 3), 1, 52, True),
         priors=tuple(priors),
-        population=_number("calibration.abc.population", abc.get("population", 200), 5, 1e6, True),
+        population=_number("calibration.abc.population", abc.get("population", 150), 5, 1e6, True),
         generations=_number(
-            "calibration.abc.generations", abc.get("generations", 6), 1, 1000, True
+            "calibration.abc.generations", abc.get("generations", 8), 1, 1000, True
         ),
         min_epsilon=_number("calibration.abc.min_epsilon", abc.get("min_epsilon", 0.0), 0, 1e12),
         min_acceptance=_number(
