@@ -273,7 +273,7 @@ main options:
   calibration.calibration_weeks=N      weeks fitted (default 39)
   calibration.holdout_weeks=N          weeks forecast after them (default: the rest of the log)
   calibration.kpis=FILE                weekly KPI series (week, nps, csat, ...) fitted too
-  calibration.scale=X                  simulated cohort / observed cohort (default 0.03)
+  calibration.scale=X                  simulated cohort / observed cohort (default 0.1)
   calibration.abc.population=N  calibration.abc.generations=N   the ABC-SMC budget
   calibration.priors.KEY='{{dist: uniform, bounds: [lo, hi]}}'    a prior (cxsim params)
 {_BATCH}

@@ -41,7 +41,7 @@ class Study:
     start: str | None = None
     calibration_weeks: int = 39
     holdout_weeks: int | None = None
-    scale: float = 0.03
+    scale: float = 0.1
     block: int = 3
     priors: tuple[Prior, ...] = ()
     population: int = 150
@@ -121,7 +121,7 @@ def study_from_cfg(node: Mapping[str, Any]) -> Study:
         holdout_weeks=None
         if holdout is None
         else _number("calibration.holdout_weeks", holdout, 0, 10_000, True),
-        scale=_number("calibration.scale", node.get("scale", 0.03), 1e-4, 1.0),
+        scale=_number("calibration.scale", node.get("scale", 0.1), 1e-4, 1.0),
         block=_number("calibration.block", node.get("block", 3), 1, 52, True),
         priors=tuple(priors),
         population=_number("calibration.abc.population", abc.get("population", 150), 5, 1e6, True),
