@@ -70,7 +70,7 @@ def test_parameter_recovery(tmp_path):
     )
     t0 = time.perf_counter()
     result = run_calibration(
-        study, Params(), cohort, tmp_path / "out", ExecutorConfig(kind="loky", n_jobs=2)
+        study, Params(), cohort, tmp_path / "out", ExecutorConfig(kind="serial")
     )
     post = result.summary["posterior"]["parameters"]
     print(
