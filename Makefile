@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,dask,viz
+EXTRAS ?= dev,dask,viz,calibrate
 
 .PHONY: run test test-fast lint bench configs study clean
 

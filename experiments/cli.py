@@ -106,6 +106,12 @@ _COMMANDS = (
         False,
     ),
     Command(
+        "calibrate",
+        "fit the model to a firm's transaction log (ABC-SMC), check it and forecast a holdout",
+        "experiments.calibrate.command:cli",
+        False,
+    ),
+    Command(
         "study",
         "the canonical study (Morris + Sobol, both feedback rules) and docs/findings.md",
         "experiments.study.command:cli",
@@ -274,6 +280,38 @@ main options:
 example:
   cxsim optimize population.n_customers=2000 hydra.run.dir=out/opt
 """,
+    "calibrate": f"""usage: cxsim calibrate [calibration=STUDY] [calibration.KEY=VALUE ...] [key=value ...]
+
+Calibrates the model to a firm's transaction log with ABC-SMC (pyabc): the simulated market is
+the observed cohort (its size x calibration.scale, its weeks of first purchase, no other way
+in); the priors of the study (configs/calibration: default, smoke) are fitted to the weekly
+repeat purchases, the frequency, recency and spend distributions (and an optional weekly KPI
+series) of the calibration window; the posterior is then simulated over the holdout and
+compared with the data and with BG/NBD fitted on the same window. Writes posterior.csv/.json/.md,
+populations.csv, predictive.csv, forecast.json, tracking.png, posterior.png, calibration.json
+and calibrated.yaml: use the calibrated firm in any command with calibration=DIR. The ABC
+history (abc.db) and the predictive runs (store/) resume after a crash: rerun the same command.
+
+Data: a CSV or Parquet log with customer_id, date, amount (channel optional); one-line errors
+for a missing column, an unparsable date, a negative amount, an empty file. Exact duplicate
+rows: calibration.duplicates=keep (default; purchases are counted per customer-day, the day's
+amounts summed), drop or error.
+
+main options:
+  calibration.transactions=FILE        the log (default cdnow: the bundled CDNOW data set)
+  calibration.calibration_weeks=N      weeks fitted (default 39)
+  calibration.holdout_weeks=N          weeks forecast after them (default: the rest of the log)
+  calibration.kpis=FILE                weekly KPI series (week, nps, csat, ...) fitted too
+  calibration.scale=X                  simulated cohort / observed cohort (default 0.1)
+  calibration.abc.population=N  calibration.abc.generations=N   the ABC-SMC budget
+  calibration.priors.KEY='{{dist: uniform, bounds: [lo, hi]}}'    a prior (cxsim params)
+{_BATCH}
+{_COMMON}
+
+examples:
+  cxsim calibrate hydra.run.dir=out/cdnow
+  cxsim compare calibration=out/cdnow scenarios=[baseline,staff_cut] hydra.run.dir=out/whatif
+""",
     "kpis": """usage: cxsim kpis [PREFIX]
 
 Lists every KPI the model reports (or those whose name starts with PREFIX): name, kind (series:
@@ -343,6 +381,10 @@ def _available(cmd: Command) -> bool:
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in _COMMANDS if _available(c)}
+
+
+# commands that take the calibrated firm of a cxsim calibrate run as calibration=DIR
+CALIBRATED_COMMANDS = ("run", "compare", "sweep", "sensitivity", "optimize")
 
 
 class UsageError(Exception):
@@ -717,6 +759,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         args = [args[1], "--help"]
     name, rest = args[0], args[1:]
+    if name in CALIBRATED_COMMANDS and any(a.startswith("calibration=") for a in rest):
+        from experiments.calibrate.overrides import CalibrationDirError, expand
+
+        try:
+            rest = expand(rest)
+        except CalibrationDirError as exc:
+            print(f"cxsim {name}: error: {exc}", file=sys.stderr)
+            return 2
     if name not in COMMANDS:
         print(
             f"cxsim: error: unknown command {name!r}; allowed: {', '.join(COMMANDS)} "

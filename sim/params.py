@@ -85,6 +85,10 @@ class PopulationParams:
         "mean initial loyalty of a customer to its firm (sd 0.08; near the steady state of the default market, so that frequent and rare buyers start alike)",
     )
     segments: tuple[SegmentParams, ...] = p(DEFAULT_SEGMENTS, doc="target audiences")
+    cohort_weeks: tuple[float, ...] = p(
+        (),
+        doc="a fixed cohort (calibration to a transaction log): relative numbers of customers won by the focal firm in weeks 1, 2, ...; every customer is in it, starts a prospect aware of no firm and joins at the end of their week (the first purchase is given); empty = the open market",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,6 +726,13 @@ def validate(params: Params) -> Params:
         raise ParamError("population.segments", [], "at least one segment")
     if sum(s.share for s in params.population.segments) <= 0:
         raise ParamError("population.segments", "shares", "shares summing to more than 0")
+    cohort = params.population.cohort_weeks
+    if cohort and (
+        min(cohort) < 0 or sum(cohort) <= 0 or not all(math.isfinite(c) for c in cohort)
+    ):
+        raise ParamError(
+            "population.cohort_weeks", list(cohort), "non-negative weights, not all zero"
+        )
     for s in params.shocks:
         if s.target not in names:
             raise ParamError(f"shocks.{s.name}.target", s.target, f"one of {names}")
