@@ -31,6 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 USAGE = """usage: cxsim <command> [key=value ...] [hydra.run.dir=DIR]
        cxsim <command> --help | cxsim --version
@@ -690,6 +691,34 @@ def _full_errors():
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
+def run_study_command(
+    name: str,
+    group: str,
+    target: str,
+    args: Sequence[str],
+    plan: Callable[[list[str]], Any],
+    with_group: Callable[[list[str]], list[str]],
+) -> int:
+    """The entry point of a command that runs one study declared in config group ``group``
+    (``cxsim optimize``, ``cxsim calibrate``): no multirun; the plan, the output directory and
+    the scheduler are checked before Hydra starts; the group defaults to ``default``."""
+    args = list(args)
+    ns = parse_args(args)
+    if ns.multirun:
+        raise UsageError(f"cxsim {name} runs one study: -m/--multirun is not supported")
+    config, hydra_only = split_overrides(ns.overrides)
+    if ns.cfg is None and ns.info is None and not ns.hydra_help:
+        plan(config)
+        check_output_dir(*output_dir(hydra_only, False))
+        address = executor_address(with_group(config))
+        if address:
+            check_scheduler(address)
+    rest = [f"+{a}" if a.startswith(f"{group}=") else a for a in args]
+    if not any(a.startswith(f"+{group}=") for a in rest):
+        rest.insert(0, f"+{group}=default")
+    return _run_hydra(Command(name, COMMANDS[name].help, target, True), rest)
+
+
 def _run_hydra(cmd: Command, args: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig

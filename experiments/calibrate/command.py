@@ -93,28 +93,15 @@ def cli(args: Sequence[str]) -> int:
 
     from experiments import cli as C
 
-    args = list(args)
-    ns = C.parse_args(args)
-    if ns.multirun:
-        raise C.UsageError("cxsim calibrate runs one study: -m/--multirun is not supported")
     if importlib.util.find_spec("pyabc") is None:
         raise C.Unavailable(
             "cxsim calibrate needs pyabc: pip install 'cxsim[calibrate]' (make installs it)"
         )
-    config, hydra_only = C.split_overrides(ns.overrides)
-    if ns.cfg is None and ns.info is None and not ns.hydra_help:
-        plan_calibrate(config)
-        C.check_output_dir(*C.output_dir(hydra_only, False))
-        address = C.executor_address(with_group(config))
-        if address:
-            C.check_scheduler(address)
-    rest = [f"+{a}" if a.startswith(f"{GROUP}=") else a for a in args]
-    if not any(a.startswith(f"+{GROUP}=") for a in rest):
-        rest.insert(0, f"+{GROUP}=default")
-    cmd = C.Command(
+    return C.run_study_command(
         "calibrate",
-        C.COMMANDS["calibrate"].help,
+        GROUP,
         "experiments.calibrate.command:calibrate_cmd",
-        True,
+        args,
+        plan_calibrate,
+        with_group,
     )
-    return C._run_hydra(cmd, rest)
