@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,dask,viz
+EXTRAS ?= dev,dask,viz,calibrate
 
-.PHONY: run test test-fast lint bench configs clean
+.PHONY: run test test-fast lint bench configs study clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is required (see .python-version); found " + sys.version.split()[0])'
@@ -29,6 +29,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py
+
+# The canonical study and docs/findings.md (about 20 min on a quiet 2-core machine at size full;
+# STUDY=study.size=medium for a shorter one): the effect table, then `cxsim study`.
+STUDY ?=
+study: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python scripts/effect_table.py --jobs 2
+	MPLBACKEND=Agg $(BIN)/cxsim study $(STUDY)
 
 configs: $(STAMP)
 	$(BIN)/python scripts/generate_configs.py

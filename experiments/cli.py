@@ -31,6 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 USAGE = """usage: cxsim <command> [key=value ...] [hydra.run.dir=DIR]
        cxsim <command> --help | cxsim --version
@@ -103,6 +104,18 @@ _COMMANDS = (
         "optimize",
         "the best split of a CX budget across support and levers, checked on fresh seeds",
         "experiments.optimize.command:cli",
+        False,
+    ),
+    Command(
+        "calibrate",
+        "fit the model to a firm's transaction log (ABC-SMC), check it and forecast a holdout",
+        "experiments.calibrate.command:cli",
+        False,
+    ),
+    Command(
+        "study",
+        "the canonical study (Morris + Sobol, both feedback rules) and docs/findings.md",
+        "experiments.study.command:cli",
         False,
     ),
     Command(
@@ -201,6 +214,29 @@ main options:
 example:
   cxsim sweep sweep.grid='{{firm.policy.omnichannel:[0,0.5,1],firm.support.human:[0.2,0.8]}}' replicates=3
 """,
+    "study": """usage: cxsim study [run|render|check|baseline] [study.KEY=VALUE ...] [out=DIR] [docs=DIR]
+
+The canonical study of configs/study/default.yaml: under both stage-5 feedback rules, a Morris
+screening of the decision factors and behavioural constants and a Sobol study of the six support
+factors and three policy levers; then docs/findings.md, every statement generated from the
+numbers (make study runs this). Runs are stored in outputs/study/<size>/ and resume.
+
+actions:
+  run (default)        the study at study.size, the small study whose numbers the document
+                       records, the comparison on the old commit when missing; then the document
+  render               rewrite docs/findings.md from the stored results (no runs)
+  check                rerun the small study; exit 1 if any number differs from the document's
+  baseline             rerun the comparison study on the commit before the model-science issues
+
+main options:
+  study.size=full|medium|small   design sizes (small: its document goes to outputs/study/small/docs)
+  study.jobs=N                   worker processes (default 2)
+  out=DIR  docs=DIR              where results and the document go (outputs/study, docs)
+
+examples:
+  cxsim study study.size=small
+  cxsim study check
+""",
     "sensitivity": f"""usage: cxsim sensitivity [sensitivity=STUDY] [sensitivity.KEY=VALUE ...] [key=value ...]
 
 Global sensitivity analysis (SALib) of the KPIs to the factors declared in the study
@@ -244,6 +280,38 @@ main options:
 
 example:
   cxsim optimize population.n_customers=2000 hydra.run.dir=out/opt
+""",
+    "calibrate": f"""usage: cxsim calibrate [calibration=STUDY] [calibration.KEY=VALUE ...] [key=value ...]
+
+Calibrates the model to a firm's transaction log with ABC-SMC (pyabc): the simulated market is
+the observed cohort (its size x calibration.scale, its weeks of first purchase, no other way
+in); the priors of the study (configs/calibration: default, smoke) are fitted to the weekly
+repeat purchases, the frequency, recency and spend distributions (and an optional weekly KPI
+series) of the calibration window; the posterior is then simulated over the holdout and
+compared with the data and with BG/NBD fitted on the same window. Writes posterior.csv/.json/.md,
+populations.csv, predictive.csv, forecast.json, tracking.png, posterior.png, calibration.json
+and calibrated.yaml: use the calibrated firm in any command with calibration=DIR. The ABC
+history (abc.db) and the predictive runs (store/) resume after a crash: rerun the same command.
+
+Data: a CSV or Parquet log with customer_id, date, amount (channel optional); one-line errors
+for a missing column, an unparsable date, a negative amount, an empty file. Exact duplicate
+rows: calibration.duplicates=keep (default; purchases are counted per customer-day, the day's
+amounts summed), drop or error.
+
+main options:
+  calibration.transactions=FILE        the log (default cdnow: the bundled CDNOW data set)
+  calibration.calibration_weeks=N      weeks fitted (default 39)
+  calibration.holdout_weeks=N          weeks forecast after them (default: the rest of the log)
+  calibration.kpis=FILE                weekly KPI series (week, nps, csat, ...) fitted too
+  calibration.scale=X                  simulated cohort / observed cohort (default 0.1)
+  calibration.abc.population=N  calibration.abc.generations=N   the ABC-SMC budget
+  calibration.priors.KEY='{{dist: uniform, bounds: [lo, hi]}}'    a prior (cxsim params)
+{_BATCH}
+{_COMMON}
+
+examples:
+  cxsim calibrate hydra.run.dir=out/cdnow
+  cxsim compare calibration=out/cdnow scenarios=[baseline,staff_cut] hydra.run.dir=out/whatif
 """,
     "kpis": """usage: cxsim kpis [PREFIX]
 
@@ -314,6 +382,10 @@ def _available(cmd: Command) -> bool:
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in _COMMANDS if _available(c)}
+
+
+# commands that take the calibrated firm of a cxsim calibrate run as calibration=DIR
+CALIBRATED_COMMANDS = ("run", "compare", "sweep", "sensitivity", "optimize")
 
 
 class UsageError(Exception):
@@ -619,6 +691,34 @@ def _full_errors():
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
+def run_study_command(
+    name: str,
+    group: str,
+    target: str,
+    args: Sequence[str],
+    plan: Callable[[list[str]], Any],
+    with_group: Callable[[list[str]], list[str]],
+) -> int:
+    """The entry point of a command that runs one study declared in config group ``group``
+    (``cxsim optimize``, ``cxsim calibrate``): no multirun; the plan, the output directory and
+    the scheduler are checked before Hydra starts; the group defaults to ``default``."""
+    args = list(args)
+    ns = parse_args(args)
+    if ns.multirun:
+        raise UsageError(f"cxsim {name} runs one study: -m/--multirun is not supported")
+    config, hydra_only = split_overrides(ns.overrides)
+    if ns.cfg is None and ns.info is None and not ns.hydra_help:
+        plan(config)
+        check_output_dir(*output_dir(hydra_only, False))
+        address = executor_address(with_group(config))
+        if address:
+            check_scheduler(address)
+    rest = [f"+{a}" if a.startswith(f"{group}=") else a for a in args]
+    if not any(a.startswith(f"+{group}=") for a in rest):
+        rest.insert(0, f"+{group}=default")
+    return _run_hydra(Command(name, COMMANDS[name].help, target, True), rest)
+
+
 def _run_hydra(cmd: Command, args: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
@@ -688,6 +788,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         args = [args[1], "--help"]
     name, rest = args[0], args[1:]
+    if name in CALIBRATED_COMMANDS and any(a.startswith("calibration=") for a in rest):
+        from experiments.calibrate.overrides import CalibrationDirError, expand
+
+        try:
+            rest = expand(rest)
+        except CalibrationDirError as exc:
+            print(f"cxsim {name}: error: {exc}", file=sys.stderr)
+            return 2
     if name not in COMMANDS:
         print(
             f"cxsim: error: unknown command {name!r}; allowed: {', '.join(COMMANDS)} "

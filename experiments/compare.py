@@ -298,14 +298,10 @@ def _signed(v: float) -> str:
 
 def window_text(plan: ComparePlan) -> str:
     """Which weeks the run-level KPIs cover, in words (from the reference scenario's parameters)."""
+    from sim.kpis import window_text as words
     from sim.run import evaluation_window
 
-    first, last = evaluation_window(plan.params[plan.scenarios[0]], plan.steps)
-    return (
-        f"Run-level KPIs cover the evaluation window, weeks {first}-{last} (window means of rates "
-        "and scores, window sums as total_*, firm value discounted over the window plus the "
-        "customer equity at its end; final_* and cumulative_* at the end of the run)."
-    )
+    return words(*evaluation_window(plan.params[plan.scenarios[0]], plan.steps))
 
 
 def markdown(plan: ComparePlan, table: pd.DataFrame) -> str:

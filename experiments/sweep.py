@@ -232,13 +232,10 @@ def sweep(plan: SweepPlan, out_dir: Path, *, progress: bool | None = None) -> pd
 
 def window_text(params, steps: int) -> str:
     """Which weeks the run-level KPIs of sweep.csv cover, in words."""
+    from sim.kpis import window_text as words
     from sim.run import evaluation_window
 
-    first, last = evaluation_window(params, steps)
-    return (
-        f"Run-level KPIs cover the evaluation window, weeks {first}-{last} (window means of rates and "
-        "scores, window sums as total_*; final_* and cumulative_* at the end of the run)."
-    )
+    return words(*evaluation_window(params, steps))
 
 
 def sweep_table(plan: SweepPlan, store) -> pd.DataFrame:

@@ -201,9 +201,10 @@ def wom_talk(
     theirs), and what everyone hears.
 
     Returns (talkers, recommend of each talker, warn of each talker, heard, received) with
-    ``received`` (len(heard), 2K): the messages about each firm, positive then negative (a
-    warning counts ``negative_reach``), summed in float32 in talker order as scipy's sparse
-    product does."""
+    ``received`` (len(heard), 4K): the messages about each firm, positive then negative (a
+    warning counts ``negative_reach``), then the talkers' satisfaction summed over those
+    messages (sim.wom.spread's ``pos_said``, ``neg_said``), summed in float32 in talker order
+    as scipy's sparse product does."""
     n = satisfaction.size
     m = rows.size
     zero = np.float32(0.0)
@@ -224,7 +225,7 @@ def wom_talk(
             rec[n_talk] = rc
             wrn[n_talk] = wr
             n_talk += 1
-    received = np.zeros((n, 2 * n_firms), dtype=np.float32)
+    received = np.zeros((n, 4 * n_firms), dtype=np.float32)
     got = np.zeros(n, dtype=np.bool_)
     for p in range(n_talk):
         r = talk[p]
@@ -232,22 +233,27 @@ def wom_talk(
         k = max(dealer[r], 0)
         pos = np.float32(1.0) if rec[p] else zero
         neg = np.float32(1.0) * negative_reach if wrn[p] else zero
+        said = satisfaction[i]
+        pos_said = pos * said
+        neg_said = neg * said
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
             got[j] = True
             received[j, k] += pos
             received[j, n_firms + k] += neg
+            received[j, 2 * n_firms + k] += pos_said
+            received[j, 3 * n_firms + k] += neg_said
     n_heard = 0
     for j in range(n):
         if got[j]:
             n_heard += 1
     heard = np.empty(n_heard, dtype=np.int64)
-    out = np.empty((n_heard, 2 * n_firms), dtype=np.float32)
+    out = np.empty((n_heard, 4 * n_firms), dtype=np.float32)
     h = 0
     for j in range(n):
         if got[j]:
             heard[h] = j
-            for c in range(2 * n_firms):
+            for c in range(4 * n_firms):
                 out[h, c] = received[j, c]
             h += 1
     return talk[:n_talk], rec[:n_talk], wrn[:n_talk], heard, out
@@ -255,8 +261,11 @@ def wom_talk(
 
 @_jit
 def wom_listen(heard, received, attitude, expectation, att_weight, exp_weight):
-    """The listeners' update (sim.wom.listen) written back into the (N, K) state, in place;
-    the expectation clipped to [0, 1] (as the phase then clips the whole population)."""
+    """The listeners' update (sim.wom.listen) written back into the (N, K) state, in place:
+    the attitude toward each firm moves toward the mean satisfaction its talkers reported,
+    recommendations first, then warnings (each kind counted up to 5), and is clipped; the
+    expectation moves with the net capped messages and is clipped to [0, 1] (as the phase then
+    clips the whole population). ``received`` is ``wom_talk``'s (len(heard), 4K) block."""
     n_firms = attitude.shape[1]
     zero = np.float32(0.0)
     one = np.float32(1.0)
@@ -264,12 +273,23 @@ def wom_listen(heard, received, attitude, expectation, att_weight, exp_weight):
     for h in range(heard.size):
         j = heard[h]
         for k in range(n_firms):
-            pos = min(received[h, k], five)
-            neg = min(received[h, n_firms + k], five)
             a = attitude[j, k]
-            change = pos * (one - a) - neg * a
-            attitude[j, k] = clip(a + att_weight * change, zero, one)
-            expectation[j, k] = clip(expectation[j, k] + exp_weight * (pos - neg), zero, one)
+            capped_pos = zero
+            capped_neg = zero
+            for kind in range(2):
+                n_msg = received[h, kind * n_firms + k]
+                said = received[h, (2 + kind) * n_firms + k]
+                capped = min(n_msg, five)
+                gap = said / n_msg - a if n_msg > zero else zero
+                a = a + att_weight * capped * gap
+                if kind == 0:
+                    capped_pos = capped
+                else:
+                    capped_neg = capped
+            attitude[j, k] = clip(a, zero, one)
+            expectation[j, k] = clip(
+                expectation[j, k] + exp_weight * (capped_pos - capped_neg), zero, one
+            )
 
 
 # ------------------------------------------------------------------------------------------------

@@ -76,7 +76,11 @@ KPIS: tuple[KPI, ...] = (
         "customer lifetime value: gross margin per customer-week x (1+d)/(1+d-r), r = retention (4-week EMA), d = weekly discount rate",
         agg="last",
     ),
-    KPI("reputation", "0-1", "focal firm's public reputation (valence of its reviews)"),
+    KPI(
+        "reputation",
+        "0-1",
+        "focal firm's public reputation (mean rating of its reviews, on the satisfaction scale)",
+    ),
     KPI("emotional_index", "-1..1", "mean affect of the focal firm's customers"),
     KPI("cognitive_index", "0-1", "mean satisfaction of the focal firm's customers"),
     KPI(
@@ -236,3 +240,13 @@ RUN = tuple(k.name for k in RUN_KPIS)
 # the weekly series (same name and unit where the run-level value is the window mean)
 BY_NAME = {**SERIES_BY_NAME, **{k.name: k for k in RUN_KPIS}}
 HEADLINE = ("firm_value", "annual_churn", "nps", "market_share", "mean_loyalty", "total_profit")
+
+
+def window_text(first: int, last: int) -> str:
+    """Which weeks the run-level KPIs cover and how they are aggregated, in one sentence (for
+    the text beside a table of run-level KPIs)."""
+    return (
+        f"Run-level KPIs cover the evaluation window, weeks {first}-{last} (window means of rates "
+        "and scores, window sums as total_*, firm value discounted over the window plus the "
+        "customer equity at its end; final_* and cumulative_* at the end of the run)."
+    )

@@ -206,12 +206,61 @@ class CXModel(mesa.Model):
         st.channels[:] = np.where(is_cust, np.left_shift(1, first), 0).astype(np.uint8)
         self._individual_traits()
         st.activity[:] = np.where(is_cust, st.purchase_rate, 0.0)
+        self._cohort = self._cohort_schedule(is_cust, loyalty, first)
         st.last_failure[:] = -1
         st.last_complaint[:] = -1
         st.ltr[:] = behaviour.likelihood_to_recommend(
             st.loyalty, st.satisfaction, st.affect, p.customer, st.scale_use
         )
         st.csat[:] = behaviour.csat_answer(st.satisfaction, p.customer, st.scale_use)
+
+    def _cohort_schedule(self, is_cust, loyalty, first) -> dict | None:
+        """A fixed cohort (``population.cohort_weeks``): every customer is assigned the week the
+        focal firm wins them, in proportion to the weights (largest-remainder quotas, in a random
+        order from the ``cohort`` stream); until then they are prospects aware of no firm.
+        Their loyalty and first channel are the ones drawn above for initial customers."""
+        weights = np.asarray(self.params.population.cohort_weeks, dtype=float)
+        if weights.size == 0:
+            return None
+        st, n = self.state, self.n
+        quota = weights / weights.sum() * n
+        count = np.floor(quota).astype(np.int64)
+        short = n - int(count.sum())
+        count[np.argsort(-(quota - count), kind="stable")[:short]] += 1
+        week = self.streams.keyed("cohort", 0).permutation(
+            np.repeat(np.arange(1, weights.size + 1), count)
+        )
+        st.status[:] = PROSPECT
+        st.firm[:] = -1
+        st.tenure[:] = 0
+        st.aware[:] = False
+        st.loyalty[:] = 0.0
+        st.satisfaction[:] = 0.5
+        st.channels[:] = 0
+        st.activity[:] = 0.0
+        return {
+            "week": week,
+            "loyalty": loyalty.astype(st.loyalty.dtype),
+            "channel": np.left_shift(1, first).astype(np.uint8),
+        }
+
+    def _join_cohort(self, t: int) -> None:
+        """Customers of the cohort won in week ``t - 1`` become the focal firm's customers at the
+        start of week ``t`` (the end of their first-purchase week)."""
+        c, st = self._cohort, self.state
+        rows = np.flatnonzero(c["week"] == t - 1)
+        if rows.size == 0:
+            return
+        st.status[rows] = CUSTOMER
+        st.firm[rows] = 0
+        st.tenure[rows] = 0
+        st.aware[rows, 0] = True
+        st.loyalty[rows] = c["loyalty"][rows]
+        st.attitude[rows, 0] = c["loyalty"][rows]
+        st.satisfaction[rows] = c["loyalty"][rows]
+        st.channels[rows] = c["channel"][rows]
+        st.activity[rows] = st.purchase_rate[rows]
+        self._refresh_counts()
 
     def _individual_traits(self) -> None:
         """Heterogeneous customers, drawn once, each trait from its own ``heterogeneity`` stream
@@ -251,6 +300,8 @@ class CXModel(mesa.Model):
     def step(self) -> None:
         t = self.steps
         w = self._week = WeekRecord(self.n)
+        if self._cohort is not None:
+            self._join_cohort(t)
         w["start_firm"] = np.where(self.state.status == CUSTOMER, self.state.firm, -1)
         self._phase_shocks(t)
         self._phase_occasions(t)
@@ -750,12 +801,13 @@ class CXModel(mesa.Model):
         recommend, warn = wom.senders(st.satisfaction, w["journey"], social, u_send, cp)
         dealer = w["dealer"]
         talkers = np.flatnonzero(recommend | warn)
-        heard, pos, neg = wom.spread(
+        heard, pos, neg, pos_said, neg_said = wom.spread(
             self.network,
             talkers,
             dealer[talkers],
             recommend[talkers],
             warn[talkers],
+            st.satisfaction[talkers],
             self.n_firms,
             cp.negative_reach,
         )
@@ -763,7 +815,7 @@ class CXModel(mesa.Model):
             np.take(st.attitude, heard, axis=0),
             np.take(st.expectation, heard, axis=0),
         )
-        wom.listen(attitude, expectation, pos, neg, cp)
+        wom.listen(attitude, expectation, pos, neg, pos_said, neg_said, cp)
         st.attitude[heard] = attitude
         st.expectation[heard] = expectation
         np.clip(st.expectation, 0.0, 1.0, out=st.expectation)
@@ -776,9 +828,11 @@ class CXModel(mesa.Model):
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
-        rp, rn = wom.reviews(recommend, warn, dealer, u_review, self.n_firms, cp.review_rate)
+        n_rev, rating = wom.reviews(
+            recommend, warn, dealer, st.satisfaction, u_review, self.n_firms, cp.review_rate
+        )
         rep = wom.update_reputation(
-            np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning
+            np.array([f.reputation for f in self.firms]), n_rev, rating, cp.reputation_learning
         )
         for f, value in zip(self.firms, rep, strict=True):
             f.reputation = float(value)
@@ -826,11 +880,12 @@ class CXModel(mesa.Model):
         )
         st.aware[heard] = aware
         fk = np.maximum(w["j_dealer"][talk], 0)
-        u = u_review[rows[talk]]
-        rp = np.bincount(fk[rec & (u < cp.review_rate)], minlength=k).astype(float)
-        rn = np.bincount(fk[warn & (u < 2.0 * cp.review_rate)], minlength=k).astype(float)
+        talkers = rows[talk]
+        n_rev, rating = wom.reviews(
+            rec, warn, fk, st.satisfaction[talkers], u_review[talkers], k, cp.review_rate
+        )
         rep = wom.update_reputation(
-            np.array([f.reputation for f in self.firms]), rp, rn, cp.reputation_learning
+            np.array([f.reputation for f in self.firms]), n_rev, rating, cp.reputation_learning
         )
         for f, value in zip(self.firms, rep, strict=True):
             f.reputation = float(value)

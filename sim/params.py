@@ -85,6 +85,10 @@ class PopulationParams:
         "mean initial loyalty of a customer to its firm (sd 0.08; near the steady state of the default market, so that frequent and rare buyers start alike)",
     )
     segments: tuple[SegmentParams, ...] = p(DEFAULT_SEGMENTS, doc="target audiences")
+    cohort_weeks: tuple[float, ...] = p(
+        (),
+        doc="a fixed cohort (calibration to a transaction log): relative numbers of customers won by the focal firm in weeks 1, 2, ...; every customer is in it, starts a prospect aware of no firm and joins at the end of their week (the first purchase is given); empty = the open market",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,7 +386,7 @@ class FirmParams:
     initial_share: float = p(0.5, UNIT, "share of the initial customers (normalised across firms)")
     advertising: float = p(0.01, UNIT, "weekly probability that a prospect becomes aware (Bass p)")
     initial_reputation: float = p(
-        0.6, UNIT, "public reputation at the start (valence of its reviews)"
+        0.6, UNIT, "public reputation at the start (mean review rating, satisfaction scale)"
     )
     advertising_cost: float = p(
         60.0, (0.0, 1e6), "cu per 1,000 market customers per week at advertising 0.01"
@@ -738,6 +742,13 @@ def _validate(params: Params) -> None:
         raise ParamError("population.segments", [], "at least one segment")
     if sum(s.share for s in params.population.segments) <= 0:
         raise ParamError("population.segments", "shares", "shares summing to more than 0")
+    cohort = params.population.cohort_weeks
+    if cohort and (
+        min(cohort) < 0 or sum(cohort) <= 0 or not all(math.isfinite(c) for c in cohort)
+    ):
+        raise ParamError(
+            "population.cohort_weeks", list(cohort), "non-negative weights, not all zero"
+        )
     for s in params.shocks:
         if s.target not in names:
             raise ParamError(f"shocks.{s.name}.target", s.target, f"one of {names}")

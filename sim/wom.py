@@ -7,8 +7,10 @@
 * Messages reach the sender's network neighbours (one sparse matrix product): they move the
   receivers' attitude toward, and expectation of, the firm talked about, and make prospects aware of it
   (the imitation term of the Bass 1969 diffusion model).
-* A share of messages is posted as public reviews; a firm's reputation follows the valence of
-  its reviews.
+* A message carries the talker's experience (their satisfaction): the receivers' attitude moves
+  toward it, as an own episode moves it toward the episode's satisfaction.
+* A share of messages is posted as public reviews rated with the reviewer's satisfaction; a
+  firm's reputation follows the mean rating of its reviews.
 """
 
 from __future__ import annotations
@@ -38,42 +40,71 @@ def spread(
     firm: np.ndarray,
     recommend: np.ndarray,
     warn: np.ndarray,
+    said: np.ndarray,
     n_firms: int,
     negative_reach: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Who hears word of mouth this week, and how much: ``(heard, positive, negative)``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who hears word of mouth this week, and what: ``(heard, pos, neg, pos_said, neg_said)``.
 
-    ``talkers`` indexes the customers who talk; ``firm``, ``recommend`` and ``warn`` are theirs.
-    Every message reaches all the talker's neighbours (the adjacency is symmetric, so the
-    talkers' rows list whom they reach). ``heard`` indexes the customers reached by at least one
-    message; ``positive`` and ``negative`` (len(heard), K) are the messages they received about
-    each firm (a warning counts ``negative_reach`` times)."""
-    out = np.zeros((talkers.size, 2 * n_firms), dtype=np.float32)
+    ``talkers`` indexes the customers who talk; ``firm``, ``recommend``, ``warn`` and ``said``
+    (the satisfaction each reports: what the talker experienced) are theirs. Every message
+    reaches all the talker's neighbours (the adjacency is symmetric, so the talkers' rows list
+    whom they reach). ``heard`` indexes the customers reached by at least one message; ``pos``
+    and ``neg`` (len(heard), K) count the recommendations and warnings they received about each
+    firm (a warning counts ``negative_reach`` times), ``pos_said`` and ``neg_said`` sum the
+    reported satisfaction over those messages."""
+    out = np.zeros((talkers.size, 4 * n_firms), dtype=np.float32)
     fk = np.maximum(firm, 0)
     rows = np.arange(talkers.size)
+    warn_w = warn * np.float32(negative_reach)
     out[rows, fk] = recommend
-    out[rows, n_firms + fk] = warn * np.float32(negative_reach)
+    out[rows, n_firms + fk] = warn_w
+    out[rows, 2 * n_firms + fk] = recommend * said
+    out[rows, 3 * n_firms + fk] = warn_w * said
     reach = adjacency[talkers]
     got = np.zeros(adjacency.shape[0], dtype=bool)
     got[reach.indices] = True
     heard = np.flatnonzero(got)
     received = np.take(reach.T @ out, heard, axis=0)
-    return heard, received[:, :n_firms], received[:, n_firms:]
+    k = n_firms
+    return (
+        heard,
+        received[:, :k],
+        received[:, k : 2 * k],
+        received[:, 2 * k : 3 * k],
+        received[:, 3 * k :],
+    )
 
 
 def listen(
-    attitude: np.ndarray, expectation: np.ndarray, pos: np.ndarray, neg: np.ndarray, cp
+    attitude: np.ndarray,
+    expectation: np.ndarray,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    pos_said: np.ndarray,
+    neg_said: np.ndarray,
+    cp,
 ) -> None:
-    """Receivers update (in place), firm by firm: the attitude toward k rises with
-    recommendations of k and falls with warnings about k (bounded updates), and the expectation
-    of k moves with the net messages about k — praise of a rival raises what is expected of the
-    rival, not of the firm the listener deals with. ``attitude``, ``expectation``, ``pos`` and
-    ``neg`` are (len(heard), K)."""
+    """Receivers update (in place), firm by firm.
+
+    The attitude toward k moves toward the experience the talkers report about k, the way an
+    own episode moves it toward the episode's satisfaction: ``a += w·(n⁺·(s̄⁺ − a) + n⁻·(s̄⁻ −
+    a))`` with ``n`` the messages (each kind capped at 5, here and for the expectation) and
+    ``s̄`` their mean reported satisfaction. Attitudes toward the own firm and toward a rival are thus one construct,
+    built from experience, one's own or others' (issue 14: a recommendation used to pull
+    toward 1 and a warning toward 0, so more praise in a market lifted a rarely used rival's
+    attitude above what experience of it supports). The expectation of k moves with the net
+    messages about k — praise of a rival raises what is expected of the rival, not of the firm
+    the listener deals with. All arrays are (len(heard), K)."""
     w = np.float32(cp.wom_attitude_weight)
-    pos, neg = np.minimum(pos, 5.0), np.minimum(neg, 5.0)
-    attitude += w * (pos * (1.0 - attitude) - neg * attitude)
+    capped = []
+    for n, said in ((pos, pos_said), (neg, neg_said)):
+        heard_any = n > 0
+        mean_said = np.divide(said, n, out=np.zeros_like(said), where=heard_any)
+        capped.append(np.minimum(n, 5.0))
+        attitude += w * capped[-1] * np.where(heard_any, mean_said - attitude, 0.0)
     np.clip(attitude, 0.0, 1.0, out=attitude)
-    expectation += np.float32(cp.wom_expectation_weight) * (pos - neg)
+    expectation += np.float32(cp.wom_expectation_weight) * (capped[0] - capped[1])
 
 
 def row_sum(a: np.ndarray) -> np.ndarray:
@@ -101,25 +132,27 @@ def reviews(
     recommend: np.ndarray,
     warn: np.ndarray,
     firm: np.ndarray,
+    rating: np.ndarray,
     u: np.ndarray,
     n_firms: int,
     rate: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Public reviews posted this week per firm (positive, negative); the unhappy post twice as often."""
-    pos_post = recommend & (u < rate)
-    neg_post = warn & (u < 2.0 * rate)
-    fk = np.maximum(firm, 0)
+    """Public reviews posted this week per firm: ``(count, summed rating)``; a review's rating
+    is the reviewer's satisfaction (0–1, a star rating), and the unhappy post twice as often."""
+    posted = (recommend & (u < rate)) | (warn & (u < 2.0 * rate))
+    fk = np.maximum(firm, 0)[posted]
     return (
-        np.bincount(fk[pos_post], minlength=n_firms).astype(float),
-        np.bincount(fk[neg_post], minlength=n_firms).astype(float),
+        np.bincount(fk, minlength=n_firms).astype(float),
+        np.bincount(fk, weights=rating[posted].astype(float), minlength=n_firms),
     )
 
 
 def update_reputation(
-    reputation: np.ndarray, pos: np.ndarray, neg: np.ndarray, learning: float
+    reputation: np.ndarray, count: np.ndarray, rating_sum: np.ndarray, learning: float
 ) -> np.ndarray:
-    """Reputation moves toward the share of positive reviews, faster the more reviews there are."""
-    total = pos + neg
-    share = np.where(total > 0, pos / np.maximum(total, 1), reputation)
-    weight = learning * np.minimum(1.0, total / 10.0)
-    return reputation + weight * (share - reputation)
+    """Reputation moves toward the mean rating of the week's reviews (the average star rating a
+    review site shows), faster the more reviews there are; on the satisfaction scale, so an
+    attitude drifting toward it stays one construct with attitudes built from experience."""
+    mean = np.where(count > 0, rating_sum / np.maximum(count, 1), reputation)
+    weight = learning * np.minimum(1.0, count / 10.0)
+    return reputation + weight * (mean - reputation)

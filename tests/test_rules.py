@@ -156,10 +156,46 @@ def test_word_of_mouth_about_a_rival_does_not_move_the_focal_expectation():
     att = np.full((1, 2), 0.5, f32)
     exp = np.full((1, 2), 0.6, f32)
     pos = np.array([[0.0, 3.0]], dtype=f32)  # three recommendations of the rival
-    wom.listen(att, exp, pos, np.zeros_like(pos), CP)
+    said = pos * f32(0.9)  # each from a talker at satisfaction 0.9
+    wom.listen(att, exp, pos, np.zeros_like(pos), said, np.zeros_like(pos), CP)
     assert exp[0, 0] == pytest.approx(0.6) and att[0, 0] == pytest.approx(0.5)
     assert exp[0, 1] == pytest.approx(0.6 + 3 * CP.wom_expectation_weight)
-    assert att[0, 1] > 0.5
+    assert att[0, 1] == pytest.approx(0.5 + CP.wom_attitude_weight * 3 * (0.9 - 0.5))
+
+
+def test_word_of_mouth_moves_attitude_toward_the_reported_experience_not_past_it():
+    """A message pulls the attitude toward the talker's satisfaction, as an own episode does:
+    praise from a talker at 0.7 lowers an attitude of 0.8; a warning from one at 0.3 raises an
+    attitude of 0.1; the pull is capped at five messages of each kind."""
+    att = np.array([[0.8, 0.1]], dtype=f32)
+    exp = np.full((1, 2), 0.6, f32)
+    pos = np.array([[2.0, 0.0]], dtype=f32)
+    neg = np.array([[0.0, 1.0]], dtype=f32)
+    wom.listen(att, exp, pos, neg, pos * f32(0.7), neg * f32(0.3), CP)
+    w = CP.wom_attitude_weight
+    assert att[0, 0] == pytest.approx(0.8 + w * 2 * (0.7 - 0.8))
+    assert att[0, 1] == pytest.approx(0.1 + w * 1 * (0.3 - 0.1))
+    many = np.array([[50.0, 5.0]], dtype=f32)
+    att = np.full((1, 2), 0.5, f32)
+    wom.listen(att, exp, many, np.zeros_like(many), many * f32(0.9), np.zeros_like(many), CP)
+    assert att[0, 0] == pytest.approx(att[0, 1])
+
+
+def test_reputation_follows_the_mean_rating_of_the_reviews():
+    count, rating = wom.reviews(
+        np.array([True, True, False, False]),
+        np.array([False, False, True, False]),
+        np.array([0, 0, 0, 1], dtype=np.int8),
+        np.array([0.9, 0.8, 0.2, 0.5], dtype=f32),
+        np.zeros(4, dtype=f32),  # every talker posts
+        2,
+        0.1,
+    )
+    assert count.tolist() == [3.0, 0.0]
+    assert rating[0] == pytest.approx(0.9 + 0.8 + 0.2) and rating[1] == 0.0
+    rep = wom.update_reputation(np.array([0.5, 0.5]), count, rating, 0.05)
+    assert rep[0] == pytest.approx(0.5 + 0.05 * 0.3 * (1.9 / 3 - 0.5))
+    assert rep[1] == 0.5  # no reviews, no change
 
 
 def test_individual_traits_are_gamma_around_the_segment_values():

@@ -130,3 +130,22 @@ def test_listings_and_version_from_the_wheel(installed):
     assert r.returncode == 0 and "outage" in r.stdout, r.stderr
     r = _run([bin_dir / "cxsim", "run", "scenario=nope", f"hydra.run.dir={work / 'bad'}"], work)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_bundled_data_set_and_calibration_study_from_the_wheel(installed):
+    """cxsim calibrate's CDNOW file and its study configs are package data of the wheel."""
+    bin_dir, work, site = installed
+    r = _run(
+        [
+            bin_dir / "python",
+            "-c",
+            "from experiments.calibrate.transactions import dataset_path, read_transactions;"
+            "print(dataset_path('cdnow')); print(len(read_transactions('cdnow').frame))",
+        ],
+        work,
+    )
+    assert r.returncode == 0, r.stderr
+    path, rows = r.stdout.split()
+    assert Path(path).is_relative_to(site) and rows == "69659"
+    r = _run([bin_dir / "cxsim", "calibrate", "calibration=smoke", "--cfg", "job"], work)
+    assert r.returncode == 0 and "purchase_rate" in r.stdout, r.stderr

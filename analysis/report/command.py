@@ -16,6 +16,7 @@ from analysis.report.sweep import report_sweep
 from analysis.report.text import ReportError
 
 KINDS: dict[str, tuple[str, ...]] = {
+    "calibration": ("calibration.json", "predictive.csv"),
     "optimize": ("recommendation.json", "pareto.csv"),
     "comparison": ("comparison.csv",),
     "sensitivity": ("indices.csv",),
@@ -30,6 +31,7 @@ TITLES = {
     "sweep": "Parameter sweep",
     "sensitivity": "Sensitivity study",
     "optimize": "Optimisation study",
+    "calibration": "Calibration",
 }
 
 
@@ -63,7 +65,8 @@ def build_report(
     if kind is None:
         raise ReportError(
             f"{directory} has no recognisable results: expected timeseries.parquet + kpis.json "
-            "(cxsim run), comparison.csv (compare), indices.csv (sensitivity) or sweep.csv (sweep)"
+            "(cxsim run), comparison.csv (compare), indices.csv (sensitivity), sweep.csv (sweep) or "
+            "calibration.json (calibrate)"
         )
     if (outcome or target) and kind not in ("sweep", "sensitivity"):
         raise ReportError("--outcome and --target apply to sweep and sensitivity results only")
@@ -82,6 +85,10 @@ def build_report(
         from analysis.report.optimize import report_optimize
 
         report_optimize(rep, d)
+    elif kind == "calibration":
+        from analysis.report.calibration import report_calibration
+
+        report_calibration(rep, d)
     else:
         report_sweep(rep, d, outcome=outcome, target=target)
     return rep.write()

@@ -186,21 +186,11 @@ def cli(args: Sequence[str]) -> int:
     """``cxsim optimize [optimize=NAME] [optimize.KEY=VALUE ...] [key=value ...]``."""
     from experiments import cli as C
 
-    args = list(args)
-    ns = C.parse_args(args)
-    if ns.multirun:
-        raise C.UsageError("cxsim optimize runs one study: -m/--multirun is not supported")
-    config, hydra_only = C.split_overrides(ns.overrides)
-    if ns.cfg is None and ns.info is None and not ns.hydra_help:
-        plan_optimize(config)
-        C.check_output_dir(*C.output_dir(hydra_only, False))
-        address = C.executor_address(with_group(config))
-        if address:
-            C.check_scheduler(address)
-    rest = [f"+{a}" if a.startswith(f"{GROUP}=") else a for a in args]
-    if not any(a.startswith(f"+{GROUP}=") for a in rest):
-        rest.insert(0, f"+{GROUP}=default")
-    cmd = C.Command(
-        "optimize", C.COMMANDS["optimize"].help, "experiments.optimize.command:optimize_cmd", True
+    return C.run_study_command(
+        "optimize",
+        GROUP,
+        "experiments.optimize.command:optimize_cmd",
+        args,
+        plan_optimize,
+        with_group,
     )
-    return C._run_hydra(cmd, rest)

@@ -1,4 +1,7 @@
-"""Validation suite: the model against published stylized facts (issue #9, ``VALIDATION.md``).
+"""Validation suite: the model against published stylized facts (issues #9 and #14,
+``VALIDATION.md``). Only patterns that *emerge* live here; checks that one of the model's own
+rules is coded as documented are rule tests (``tests/test_rules_*.py``), which share the helpers
+below.
 
 Every test runs the real model (or a scripted journey through the real rule functions) on the
 default parameters, with a handful of replicates that share their seeds across compared
@@ -16,15 +19,17 @@ a phase of one model instance to copy it; nothing in ``sim`` is changed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 import sim
-from sim import cognition, emotion
+from sim import cognition, emotion, support
 
 SEED0 = int(os.environ.get("CXSIM_VALIDATION_SEED", "1"))
+REPLICATES = 5  # seeds per fact: VALIDATION.md reports every fact over at least five
 
 
 def seeds(k: int) -> tuple[int, ...]:
@@ -104,11 +109,61 @@ def pooled(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
+def satisfaction_journeys(
+    n: int, k: int, weeks: int, warmup: int, updates: dict | None = None
+) -> dict[str, np.ndarray]:
+    """The evaluated journeys (see :func:`evaluated_journeys`) of ``k`` replicate seeds, pooled."""
+    p = params(n, updates)
+    chunks = []
+    for seed in seeds(k):
+        chunks.extend(evaluated_journeys(model(p, seed), weeks, warmup))
+    return pooled(chunks)
+
+
 def hinge_slopes(d: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares slopes of ``y`` on ``d`` below and above ``d = 0`` (continuous at 0)."""
     x = np.column_stack([np.ones_like(d), np.minimum(d, 0.0), np.maximum(d, 0.0)])
     b = np.linalg.lstsq(x.astype(float), y.astype(float), rcond=None)[0]
     return float(b[1]), float(b[2])
+
+
+def asymmetry(d: dict[str, np.ndarray]) -> dict[str, float]:
+    """Slopes of satisfaction on the journey's disconfirmation (perceived − expected) below and
+    above zero, and the same at touchpoint level (Mittal, Ross & Baldasare's attribute level:
+    satisfaction on the summed shortfalls and surpluses of the five touchpoints)."""
+    gap = d["perceived"] - d["expected"]
+    neg, pos = hinge_slopes(gap, d["satisfaction"])
+    tp_gap = d["experienced"] - d["expected"][:, None]
+    x = np.column_stack(
+        [np.ones(gap.size), np.minimum(tp_gap, 0).sum(1), np.maximum(tp_gap, 0).sum(1)]
+    )
+    b = np.linalg.lstsq(x.astype(float), d["satisfaction"].astype(float), rcond=None)[0]
+    return {
+        "slope_below": neg,
+        "slope_above": pos,
+        "ratio": neg / pos,
+        "tp_slope_below": float(b[1]),
+        "tp_slope_above": float(b[2]),
+        "tp_ratio": float(b[1] / b[2]),
+        "journeys": int(gap.size),
+    }
+
+
+def recoveries() -> dict[float, support.Recovery]:
+    """The focal firm's complaint recovery at human support 1, 0.5 (default) and 0, keyed by its
+    delay: the answer comes after 0, 2 and 3 weeks (``round(3·(1 − human))``) and keeps
+    exp(−delay/4) of its value (``sim.support.recovery``). Only the delay varies: the success
+    probability stays at the default's."""
+    p = sim.Params()
+    fp, mech = p.firm, p.mechanism
+    default = support.recovery(fp, mech)
+    out = {}
+    for human in (1.0, 0.5, 0.0):
+        r = support.recovery(
+            dataclasses.replace(fp, support=dataclasses.replace(fp.support, human=human)), mech
+        )
+        out[r.delay] = dataclasses.replace(r, success=default.success)
+    return out
 
 
 def annual(weekly_rate: float) -> float:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sim.state import CUSTOMER
-from tests.validation import model, params, seeds
+from tests.validation import REPLICATES, model, params, seeds
 
 pytestmark = [pytest.mark.validation, pytest.mark.xdist_group("customers")]
 T0, H, STEPS = 52, 26, 104
@@ -54,7 +54,7 @@ def _panel(seed: int) -> dict:
 
 @pytest.fixture(scope="module")
 def panels():
-    return [_panel(s) for s in seeds(5)]
+    return [_panel(s) for s in seeds(REPLICATES)]
 
 
 def _top20(x: np.ndarray) -> float:
@@ -63,15 +63,22 @@ def _top20(x: np.ndarray) -> float:
 
 
 def test_v01_revenue_is_concentrated_about_60_20(record, panels):
+    """Sharp, Romaniuk & Graham 2019, *Marketing's 60/20 Pareto Law* (SSRN 3498097), abstract: "A
+    brand's heaviest 20% of buyers generally contribute not much more than half of a brand's
+    sales" and "It's wrong to talk about an 80/20 law"; Sharp & Romaniuk 2007, *There is a Pareto
+    Law, but not as you know it* (the Ehrenberg-Bass report it confirms), abstract: the top 20%
+    "account for around 60% of purchase occasions, not the 80+% widely assumed". So at least
+    half, and below 80% (until issue 14 the test asserted 50–70%, an upper bound no abstract
+    states)."""
     shares = [_top20(p["revenue"]) for p in panels]
     record(
         "v01",
         f"top 20% of the focal firm's buyers bring {np.mean(shares):.1%} of window revenue "
         f"(seeds: {', '.join(f'{x:.1%}' for x in shares)})",
-        "50–70%",
+        "≥ 50% and < 80% on every seed",
         shares=shares,
     )
-    assert all(0.50 <= x <= 0.70 for x in shares)
+    assert all(0.50 <= x < 0.80 for x in shares)
 
 
 def test_v02_satisfaction_goes_with_later_spend(record, panels):
@@ -104,7 +111,7 @@ def _churn_by(panels, key: str, q: int) -> list[float]:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "held out, fails: churn falls across satisfaction quintiles (17.3/13.4/11.4/10.6/9.8% over 26 weeks, 5 seeds) but the top step is not the largest; the leaving hazard's steeper top zone acts on loyalty (cumulative satisfaction), and one journey's satisfaction sorts customers into loyalty zones only loosely"
+        "held out, fails: churn falls from the lowest to the highest satisfaction quintile (15.0/11.0/8.4/8.9/8.0% over 26 weeks, 5 seeds; 17.3/13.4/11.4/10.6/9.8% before word of mouth carried experience) but the top step is not the largest; the leaving hazard's steeper top zone acts on loyalty (cumulative satisfaction), and one journey's satisfaction sorts customers into loyalty zones only loosely"
     ),
 )
 def test_v03_retention_gains_are_largest_at_the_top(record, panels):
@@ -123,25 +130,69 @@ def test_v03_retention_gains_are_largest_at_the_top(record, panels):
 
 def test_v04_effort_drives_disloyalty(record, panels):
     c = _churn_by(panels, "e", 4)
-    # at equal satisfaction: within each satisfaction tercile, top vs bottom effort quartile
-    within = []
-    for lo, hi in ((0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1)):
-        top, bottom = [], []
-        for p in panels:
-            r = pd.Series(p["s"]).rank(pct=True).to_numpy()
-            sel = (r > lo) & (r <= hi)
-            qe = pd.qcut(pd.Series(p["e"][sel]).rank(method="first"), 4, labels=False).to_numpy()
-            top.append(p["lost"][sel][qe == 3])
-            bottom.append(p["lost"][sel][qe == 0])
-        within.append(float(np.concatenate(top).mean() / max(np.concatenate(bottom).mean(), 1e-9)))
     record(
         "v04",
         "26-week churn by effort quartile (low → high): "
         + " / ".join(f"{x:.1%}" for x in c)
-        + f" (top/bottom {c[3] / c[0]:.2f}×); within satisfaction terciles top/bottom "
-        + ", ".join(f"{x:.2f}×" for x in within),
-        "top effort quartile churns more than the bottom one, also at equal satisfaction",
+        + f" (top/bottom {c[3] / c[0]:.2f}×)",
+        "top effort quartile churns more than the bottom one",
         churn=c,
-        within=within,
     )
-    assert c[3] > c[0] and all(x > 1 for x in within)
+    assert c[3] > c[0]
+
+
+def _logit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood logistic regression: coefficients and their standard errors."""
+    from scipy import optimize
+
+    def nll(b):
+        z = x @ b
+        return np.sum(np.logaddexp(0, z) - y * z)
+
+    def grad(b):
+        return x.T @ (1 / (1 + np.exp(-(x @ b))) - y)
+
+    b = optimize.minimize(nll, np.zeros(x.shape[1]), jac=grad, method="BFGS").x
+    p = 1 / (1 + np.exp(-(x @ b)))
+    cov = np.linalg.inv((x * (p * (1 - p))[:, None]).T @ x)
+    return b, np.sqrt(np.diag(cov))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "held out, fails: at equal satisfaction, effort does not predict leaving (logit coefficient of "
+        "standardised effort 0.004 ± 0.033, 5 seeds, 11,062 customers; -0.022 ± 0.033 on seeds 11-15); "
+        "satisfaction's coefficient is -0.27 ± 0.03. Why is not established; a candidate: the week-52 "
+        "effort is one journey's, a loose proxy for the effort behind a customer's loyalty (as for V3)"
+    ),
+)
+def test_v04b_effort_drives_disloyalty_at_equal_satisfaction(record, panels):
+    """Dixon, Freeman & Toman 2010: effort, not (lack of) delight, drives disloyalty, so effort
+    must predict leaving at equal satisfaction. Tested as a logistic regression of 'lost within
+    26 weeks' on standardised satisfaction and effort with a fixed effect per seed: the effort
+    coefficient's 95% interval above 0. (Until the word-of-mouth change of issue 14 this was
+    asserted as 'top/bottom effort quartile ratio > 1 within each satisfaction tercile', whose
+    three ratios carry a sampling error of about ±0.1 each: they measured 1.05, 1.10, 1.03, then
+    1.19, 0.89, 1.20 and on seeds 11–15 0.96, 1.11, 1.39 — noise around a small effect, which the
+    regression measures directly.)"""
+    rows, lost = [], []
+    for k, p in enumerate(panels):
+        z = [(v - v.mean()) / v.std() for v in (p["s"], p["e"])]
+        seed = np.zeros((p["s"].size, len(panels)))
+        seed[:, k] = 1
+        rows.append(np.column_stack([seed, *z]))
+        lost.append(p["lost"].astype(float))
+    b, se = _logit(np.vstack(rows), np.concatenate(lost))
+    s_coef, e_coef = b[-2:]
+    s_se, e_se = se[-2:]
+    record(
+        "v04b",
+        f"logit(lost in 26 weeks) on standardised satisfaction and effort (seed fixed effects): "
+        f"effort {e_coef:+.3f} ± {e_se:.3f}, satisfaction {s_coef:+.3f} ± {s_se:.3f} "
+        f"({sum(x.size for x in lost):,} customers)",
+        "effort coefficient > 0 with its 95% interval above 0",
+        effort=float(e_coef),
+        effort_se=float(e_se),
+    )
+    assert e_coef - 1.96 * e_se > 0

@@ -1,5 +1,10 @@
 """The default market is neither collapsing nor utopian: NPS in [−10, 60], annual churn 5–40%,
-positive profit — on the full default parameters (10,000 customers, 104 weeks), every replicate."""
+positive profit — on the full default parameters (10,000 customers, 104 weeks), every replicate.
+
+The ranges are the README's ("The default market, and where its ranges come from": NPS "published
+NPS benchmarks for consumer industries mostly lie between about −10 ... and +60"; annual churn
+"customer attrition reported for retail, banking, telecoms and subscriptions spans roughly this
+range"), a plausibility check and a calibration target, not a literature figure."""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ import numpy as np
 import pytest
 
 import sim
-from tests.validation import seeds
+from tests.validation import REPLICATES, seeds
 
 pytestmark = pytest.mark.validation
 
 
 def test_default_kpis_are_in_range(record):
     rows = []
-    for seed in seeds(4):
+    for seed in seeds(REPLICATES):
         ts = sim.run_model(sim.Params(), seed=seed, steps=104).timeseries
         last = ts.iloc[-52:]
         rows.append(

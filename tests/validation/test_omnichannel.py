@@ -4,7 +4,15 @@ Design as in the study: customers are classified by the number of channels they 
 firm over a first window (13 weeks, after a 4-week warm-up); their basket is units per
 purchase in that window, their repeat visits the purchases in the following 26 weeks (the
 study counted repeat trips in the six months after the holiday season). Only customers who
-stay with the same firm throughout and buy at least once in the first window count."""
+stay with the same firm throughout and buy at least once in the first window count.
+
+Source: Sopadjieva, Dholakia & Benjamin, "A Study of 46,000 Shoppers Shows That Omnichannel
+Retailing Works", *Harvard Business Review* online, 3 January 2017: omnichannel customers "spent
+an average of 4% more on every shopping occasion in the store and 10% more online than
+single-channel customers"; "with every additional channel they used, the shoppers spent more
+money in the store" (4+ channels: 9% more than one channel); "within six months after a holiday
+shopping experience, these omnichannel shoppers had logged 23% more repeat shopping trips to the
+retailer's stores"."""
 
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ import pytest
 
 from sim.journey import channel_bits
 from sim.state import CUSTOMER
-from tests.validation import model, params, seeds
+from tests.validation import REPLICATES, model, params, seeds
 
 pytestmark = pytest.mark.validation
 
@@ -25,7 +33,7 @@ WARMUP, FIRST, SECOND = 4, 13, 26
 @pytest.fixture(scope="module")
 def customers():
     cols = []
-    for seed in seeds(4):
+    for seed in seeds(REPLICATES):
         m = model(params(4000), seed)
         for _ in range(WARMUP):
             m.step()
@@ -60,10 +68,15 @@ def basket(d, sel) -> float:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "calibration target, fails since baskets are individual (issue 14): multichannel/single-channel basket 1.028 (range 1.04-1.10); within segments the most-channel third buys 1.04-1.13x the least; not re-tuned"
+        "calibration target, fails since baskets are individual (issue 14), 5 seeds: the multichannel / "
+        "single-channel basket is 1.038 (range 1.04-1.10; 1.039 before word of mouth carried experience, 1.028 on the first 4 seeds) and does not rise "
+        "with the number of channels (1.62 with one channel, 1.61 with two); within segments the "
+        "most-channel third buys 1.04-1.11x the least; not re-tuned"
     ),
 )
 def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
+    """The range is the study's two figures, +4% (store) and +10% (online) per shopping occasion;
+    the rise with the number of channels is its "with every additional channel ... spent more"."""
     d = customers
     single, multi = d["channels"] == 1, d["channels"] >= 2
     ratio = basket(d, multi) / basket(d, single)
@@ -98,10 +111,13 @@ def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
 
 @pytest.mark.xdist_group("omnichannel_customers")  # shares the module fixture customers
 def test_f07b_omnichannel_customers_make_more_repeat_visits(record, customers):
+    """The study reports one figure, +23% repeat trips in six months, with no spread: the test
+    asserts the direction and reports the size against it. The rise with the number of channels
+    is reported, not asserted: the study states it for spending, not for repeat trips (until
+    issue 14 the test asserted it)."""
     d = customers
     single, multi = d["channels"] == 1, d["channels"] >= 2
     ratio = float(d["later"][multi].mean() / d["later"][single].mean())
-    few, many = d["channels"] <= 2, d["channels"] >= 5
     slope = float(np.polyfit(d["channels"], d["later"], 1)[0])
     by_n = {
         int(k): float(d["later"][d["channels"] == k].mean())
@@ -110,13 +126,11 @@ def test_f07b_omnichannel_customers_make_more_repeat_visits(record, customers):
     }
     record(
         "f07b",
-        f"purchases in the next {SECOND} weeks: multichannel / single-channel = {ratio:.2f}×; by channels used: "
+        f"purchases in the next {SECOND} weeks: multichannel / single-channel = {ratio:.2f}× (study: 1.23×); by channels used: "
         f"{', '.join(f'{k}: {v:.1f}' for k, v in by_n.items())} (+{slope:.2f} per extra channel)",
-        "> 1 and rising with the number of channels (5–6 channels > 1–2; positive slope)",
+        "multichannel customers make more repeat purchases (ratio > 1)",
         ratio=ratio,
         visits_by_channels=by_n,
         slope_per_channel=slope,
     )
     assert ratio > 1.0
-    assert d["later"][many].mean() > d["later"][few].mean()
-    assert slope > 0

@@ -1,4 +1,9 @@
-"""Facts 5 and 10: the asymmetric U of word of mouth, and word-of-mouth diffusion as a Bass curve."""
+"""Facts 5 and 10: positive word of mouth outnumbers negative, and word-of-mouth diffusion as a
+Bass curve.
+
+The asymmetric U of who talks (row 5a until issue 14) is written into one rule,
+``sim.wom.senders``; it is a rule test now: ``tests/test_rules_word_of_mouth.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +13,37 @@ from scipy.optimize import curve_fit
 
 import sim
 from sim.state import CUSTOMER
-from tests.validation import model, params, seeds
+from tests.validation import REPLICATES, model, params, seeds
 
 pytestmark = pytest.mark.validation
 
 
 # ------------------------------------------------------------------------------------------
-# Fact 5: word of mouth is an asymmetric U, yet positive outnumbers negative
+# Fact 5: positive word of mouth outnumbers negative
 # ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def wom_senders():
-    """Every journey's satisfaction, sender decisions and degree, read off ``sim.wom.senders``
+    """Every journey's satisfaction as the word-of-mouth rule sees it, read off ``sim.wom.senders``
     with a spy that passes its arguments and result through unchanged; plus the weekly
-    word-of-mouth KPIs of the focal firm and the counts for all firms."""
+    word-of-mouth KPIs of the focal firm and the counts for all firms (weeks 8–39)."""
     mp = pytest.MonkeyPatch()
     calls = []
     original = sim.wom.senders
 
     def spy(satisfaction, journey, sociability, u, cp):
-        recommend, warn = original(satisfaction, journey, sociability, u, cp)
-        calls.append(
-            (
-                satisfaction[journey].copy(),
-                recommend[journey].copy(),
-                warn[journey].copy(),
-                np.flatnonzero(journey),
-            )
-        )
-        return recommend, warn
+        calls.append(satisfaction[journey].copy())
+        return original(satisfaction, journey, sociability, u, cp)
 
     mp.setattr(sim.wom, "senders", spy)
-    p = params(4000)
     rows, kpi = [], np.zeros(4)
     try:
-        for seed in seeds(3):
-            m = model(p, seed)
-            degree = np.asarray(m.network.sum(axis=1)).ravel()
+        for seed in seeds(REPLICATES):
+            m = model(params(4000), seed)
             for t in range(40):
                 m.step()
                 if t < 8:
                     continue
-                s, rec, warn, idx = calls[-1]
-                rows.append((s, rec, warn, degree[idx]))
+                rows.append(calls[-1])
                 w = m._week
                 kpi += (
                     m.latest["wom_positive"],
@@ -59,49 +53,15 @@ def wom_senders():
                 )
     finally:
         mp.undo()
-    s, rec, warn, deg = (np.concatenate(c) for c in zip(*rows, strict=True))
-    return {
-        "satisfaction": s,
-        "recommend": rec,
-        "warn": warn,
-        "degree": deg,
-        "kpi": kpi,
-        "negative_reach": p.customer.negative_reach,
-    }
+    return {"satisfaction": np.concatenate(rows), "kpi": kpi}
 
 
-@pytest.mark.xdist_group("word_of_mouth_wom_senders")  # shares the module fixture wom_senders
-def test_f05a_word_of_mouth_is_an_asymmetric_u(record, wom_senders):
-    d = wom_senders
-    s = d["satisfaction"]
-    talk = d["recommend"] | d["warn"]
-    # people told, warnings weighted by how much farther they travel
-    volume = d["degree"] * (d["recommend"] + d["negative_reach"] * d["warn"])
-    low, mid, high = s <= 0.2, (s > 0.4) & (s < 0.6), s >= 0.8
-    talk_ratio = float(talk[low].mean() / talk[high].mean())
-    volume_ratio = float(volume[low].mean() / volume[high].mean())
-    rates = {
-        k: float(talk[v].mean())
-        for k, v in {"s<=0.2": low, "0.4<s<0.6": mid, "s>=0.8": high}.items()
-    }
-    record(
-        "f05a",
-        f"share who talk after a journey: {rates['s<=0.2']:.2f} at s ≤ 0.2, {rates['0.4<s<0.6']:.2f} in the middle, "
-        f"{rates['s>=0.8']:.2f} at s ≥ 0.8 → dissatisfied/satisfied {talk_ratio:.2f}×; "
-        f"messages delivered (degree × reach) {volume_ratio:.2f}×",
-        "U (middle lowest); both ratios in [1.5, 3]",
-        talk_rates=rates,
-        talk_ratio=talk_ratio,
-        volume_ratio=volume_ratio,
-        journeys={"low": int(low.sum()), "mid": int(mid.sum()), "high": int(high.sum())},
-    )
-    assert rates["0.4<s<0.6"] < min(rates["s<=0.2"], rates["s>=0.8"])
-    assert 1.5 <= talk_ratio <= 3.0
-    assert 1.5 <= volume_ratio <= 3.0
-
-
-@pytest.mark.xdist_group("word_of_mouth_wom_senders")  # shares the module fixture wom_senders
 def test_f05b_positive_word_of_mouth_outnumbers_negative(record, wom_senders):
+    """East, Hammond & Wright 2007, *IJRM* 24(2):175–184, abstract: "In 15 studies, positive word
+    of mouth (PWOM) is more common than negative word of mouth (NWOM) in every case. The incidence
+    ratio averages 3 to 1." The abstract gives the average, not a spread, so the test asserts the
+    direction (more positive than negative messages); the ratio is reported against the 3:1
+    average (until issue 14 it asserted 2:1–4:1, a range with no source)."""
     pos, neg, pos_all, neg_all = d = wom_senders["kpi"]
     ratio, ratio_all = float(pos / neg), float(pos_all / neg_all)
     s = wom_senders["satisfaction"]
@@ -109,12 +69,12 @@ def test_f05b_positive_word_of_mouth_outnumbers_negative(record, wom_senders):
         "f05b",
         f"positive:negative messages {ratio:.2f}:1 about the focal firm ({ratio_all:.2f}:1 all firms); "
         f"{100 * (s < sim.Params().customer.complaint_threshold).mean():.0f}% of journeys dissatisfied",
-        "between 2:1 and 4:1",
+        "more positive than negative (ratio > 1; source average 3:1)",
         focal=ratio,
         all_firms=ratio_all,
         counts=d.tolist(),
     )
-    assert 2.0 <= ratio <= 4.0
+    assert ratio > 1.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -165,7 +125,7 @@ def adoption(q: float) -> np.ndarray:
     """Weekly new adopters as a share of the market, (replicates, weeks)."""
     p = bass_market(q)
     out = []
-    for seed in seeds(5):
+    for seed in seeds(REPLICATES):
         m = model(p, seed)
         new = []
         for _ in range(WEEKS):
@@ -201,6 +161,13 @@ def fit_bass(new: np.ndarray) -> tuple[float, float]:
 
 
 def test_f10a_word_of_mouth_diffusion_is_a_bass_s_curve(record):
+    """Sultan, Farley & Lehmann 1990, *JMR* 27(1):70–77 (meta-analysis of 213 applications of
+    diffusion models, abstract: average coefficients of innovation p = 0.03 and imitation q = 0.38).
+    The market's p and q are set to those averages, so what the test checks is the shape the
+    network makes of them: adoption rises to an interior peak and falls (an S-shaped cumulative
+    curve) and the fitted imitation q̂ exceeds the innovation p̂. The source gives no tolerance
+    for the peak time: t̂* against t* is reported, not asserted (until issue 14 the test asserted
+    a peak ≥ 2× week 1 and t̂* within ±25% of t*, bounds with no source)."""
     new = adoption(BASS_Q).mean(axis=0)
     peak = int(np.argmax(new)) + 1
     p_hat, q_hat = fit_bass(new)
@@ -211,7 +178,7 @@ def test_f10a_word_of_mouth_diffusion_is_a_bass_s_curve(record):
         f"new adopters peak in week {peak} at {new.max() / new[0]:.1f}× week 1 (mean-field discrete-time Bass "
         f"with the nominal p, q: week {ref_peak}); fitted Bass p̂ = {p_hat:.3f}, q̂ = {q_hat:.2f} → "
         f"t̂* = {t_hat:.2f} vs t* = {T_STAR:.2f}; {100 * new.sum():.0f}% adopted by week {WEEKS}",
-        "interior peak ≥ 2× week 1, q̂ > p̂; t̂* within ±25% of t*",
+        "rises to an interior peak, then falls; q̂ > p̂",
         weekly_new_share=new.tolist(),
         peak_week=peak,
         discrete_bass_peak_week=ref_peak,
@@ -222,9 +189,8 @@ def test_f10a_word_of_mouth_diffusion_is_a_bass_s_curve(record):
         adopted=float(new.sum()),
     )
     # rises, then falls: an S-shaped cumulative curve
-    assert 3 <= peak <= WEEKS - 5 and new.max() >= 2.0 * new[0]
+    assert 1 < peak < WEEKS and new.max() > new[0] and new[-1] < new.max()
     assert q_hat > p_hat
-    assert abs(t_hat - T_STAR) <= 0.25 * T_STAR
 
 
 def test_f10b_without_imitation_there_is_no_s_curve(record):

@@ -1,0 +1,1 @@
+"""Calibration to a firm's own data (``cxsim calibrate``)."""
