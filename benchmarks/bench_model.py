@@ -37,7 +37,7 @@ for path in (ROOT, TREE):  # TREE ends up first
     sys.path.insert(0, str(path))
 
 SENSITIVITY_CUSTOMERS = 2_000
-BASE_REF = "9c61237"  # the last commit before issue 20 (compiled kernels)
+BASE_REF = "d78bd75"  # main before issue 20 landed: the same model without the kernels
 
 
 def overrides(n: int, steps: int) -> list[str]:

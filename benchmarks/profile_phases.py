@@ -32,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BASE_REF = "9c61237"
+BASE_REF = "d78bd75"  # main before issue 20 landed: the same model without the kernels
 
 PHASES = (
     "_phase_shocks",

@@ -11,8 +11,9 @@ float32 as numpy casts a Python float next to a float32 array, NEP 50), expressi
 evaluates in float64 (e.g. an int64 count times a Python float) are evaluated in float64, and
 sums are accumulated in the order numpy (or scipy) accumulates them. No kernel calls a
 transcendental function (``exp``, ``log``, ``pow``): numpy's SIMD versions of those may differ
-from libm in the last bit, so they stay in numpy. Random numbers are still drawn by numpy from
-the named streams, full-population arrays as before: the draws and their order are unchanged.
+from libm in the last bit, so they stay in numpy. Random numbers are counter-based (``sim.counter_rng``):
+a kernel draws customer i's number from the week's key of the draw and i, only for the
+customers it visits; the numpy path draws the same numbers as full-population arrays.
 ``tests/test_kernels.py`` checks every kernel against the numpy path bit for bit.
 
 ``CXSIM_KERNELS=0`` in the environment (read at import) selects the numpy reference path;
@@ -25,6 +26,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
+from sim.counter_rng import normal32, normal64, uniform32, uniform64
 
 try:  # numba is a dependency; the numpy path still works without it
     import numba
@@ -70,10 +73,11 @@ def journey(
     rows,
     dealer,
     segment,
-    u_pick,
-    u_stay,
-    noise,
-    u_fail,
+    k_pick,
+    k_stay,
+    k_noise,
+    k_fail,
+    n_tp,
     bounds,
     stickiness,
     fail_p,
@@ -98,10 +102,10 @@ def journey(
     """One journey per row: channels, failures, experienced quality, effort, accuracy,
     affect at the end and its peak, the expectation met and whether anything failed.
 
-    ``u_pick``, ``u_stay``, ``noise`` and ``u_fail`` are the full-population (N, T) draws;
-    ``rows`` the customers on a journey (ascending), ``dealer`` and ``segment`` theirs."""
+    ``k_pick``, ``k_stay``, ``k_noise`` and ``k_fail`` are the week's keys of the (N, T) draws
+    (``sim.rng.DRAWS``: customer i's draw at touchpoint t has counter ``i·T + t``); ``rows``
+    the customers on a journey (ascending), ``dealer`` and ``segment`` theirs."""
     m = rows.size
-    n_tp = u_pick.shape[1]
     n_b = bounds.shape[1]
     channels = np.empty((m, n_tp), dtype=np.int8)
     failed = np.empty((m, n_tp), dtype=np.bool_)
@@ -122,11 +126,11 @@ def journey(
         prev = np.int8(0)
         for t in range(n_tp):
             c = np.int8(0)
-            u = u_pick[i, t]
+            u = uniform32(k_pick, i * n_tp + t)
             for b in range(n_b):
                 if u > bounds[s, b]:
                     c += np.int8(1)
-            if t > 0 and u_stay[i, t] < stickiness:
+            if t > 0 and uniform32(k_stay, i * n_tp + t) < stickiness:
                 c = prev
             channels[r, t] = c
             prev = c
@@ -144,11 +148,11 @@ def journey(
         pk = zero
         for t in range(n_tp):
             c = channels[r, t]
-            f = u_fail[i, t] < fail_p[k, c]
+            f = uniform32(k_fail, i * n_tp + t) < fail_p[k, c]
             failed[r, t] = f
             v = quality[k, t, c]
             v += effect
-            v += quality_noise * noise[i, t]
+            v += quality_noise * normal32(k_noise, i * n_tp + t)
             if t > 0 and c != channels[r, t - 1]:
                 v -= seam_pen
                 n_seam += 1
@@ -186,7 +190,7 @@ def wom_talk(
     dealer,
     satisfaction,
     social,
-    u_send,
+    k_talk,
     neutral,
     up_div,
     down_div,
@@ -217,7 +221,7 @@ def wom_talk(
         s = satisfaction[i]
         up = max(s - neutral, zero) / up_div
         down = max(neutral - s, zero) / down_div
-        u = u_send[r]
+        u = uniform32(k_talk, i)
         rc = u < pos_rate * up * social[r]
         wr = u < neg_rate * down * social[r]
         if rc or wr:
@@ -304,10 +308,10 @@ def survey(
     perceived,
     channels,
     segment,
-    u_respond,
-    z_answer,
-    z_rating,
-    u_attr,
+    k_respond,
+    k_answer,
+    k_rating,
+    k_attr,
     response_rate,
     nonresponse_bias,
     answer_noise,
@@ -320,8 +324,8 @@ def survey(
     n_segments,
 ):
     """One firm's survey of the week (sim.mechanism.survey_answers): ``who`` are the surveyed
-    customers, ``pos`` their positions in the week's journey arrays (``channels``); the draws
-    are the full-population arrays. Returns (week, respondents_by_segment, cell_sum, cell_n)."""
+    customers, ``pos`` their positions in the week's journey arrays (``channels``); ``k_*`` the
+    week's keys of the draws (``sim.rng.DRAWS``). Returns (week, respondents_by_segment, cell_sum, cell_n)."""
     n_tp = channels.shape[1]
     n_ch = map_bias.shape[1]
     half = np.float32(0.5)
@@ -334,9 +338,9 @@ def survey(
         i = who[q]
         s = satisfaction[i]
         respond_p = response_rate * (one + nonresponse_bias * (s - half))
-        if not u_respond[i] < np.float64(respond_p):
+        if not uniform64(k_respond, i) < np.float64(respond_p):
             continue
-        z = z_answer[i]
+        z = normal64(k_answer, i)
         answer = np.rint(np.float64(ltr[i]) + answer_noise * z)
         answer = min(max(answer, 0.0), 10.0)
         if answer >= 9.0:
@@ -350,12 +354,12 @@ def survey(
         p = pos[q]
         for t in range(n_tp):
             ch = np.int64(channels[p, t])
-            ua = u_attr[i, t]
+            ua = uniform64(k_attr, i * n_tp + t)
             if ua >= attribution:
                 within = (ua - attribution) / wrong_width
                 shift = 1 + min(np.int64(within * (n_ch - 1)), n_ch - 2)
                 ch = (ch + shift) % n_ch
-            rating = np.float64(perceived[i, t]) + rating_noise * z_rating[i, t]
+            rating = np.float64(perceived[i, t]) + rating_noise * normal64(k_rating, i * n_tp + t)
             cell_sum[t, ch] += rating + map_bias[t, ch]
             cell_n[t, ch] += 1.0
     return week, by_segment, cell_sum, cell_n
@@ -493,10 +497,10 @@ def learn(
 @_jit
 def churn(
     hazard,
-    u_leave,
-    u_switch,
-    z_ltr,
-    z_csat,
+    k_leave,
+    k_switch,
+    k_ltr,
+    k_csat,
     status,
     firm,
     loyalty,
@@ -534,14 +538,14 @@ def churn(
     for i in range(n):
         if status[i] == customer:
             own = firm[i]
-            if u_leave[i] < hazard[i]:
+            if uniform32(k_leave, i) < hazard[i]:
                 lost_from[i] = own
                 status[i] = lapsed
                 firm[i] = -1
                 loyalty[i] = zero
                 tenure[i] = 0
                 channels[i] = 0
-            elif u_switch[i] < switch_rate:
+            elif uniform32(k_switch, i) < switch_rate:
                 best = 0
                 best_v = np.float32(-1.0)
                 for k in range(n_firms):
@@ -567,10 +571,10 @@ def churn(
         score *= ltr_slope
         score += ltr_center
         score += scale_use[i]
-        score += ltr_noise * z_ltr[i]
+        score += ltr_noise * normal32(k_ltr, i)
         ltr[i] = np.int8(clip(np.rint(score), zero, np.float32(10.0)))
         latent = np.float32(3.5) + csat_slope * (s - csat_threshold)
-        latent = latent + np.float32(0.4) * scale_use[i] + csat_noise * z_csat[i]
+        latent = latent + np.float32(0.4) * scale_use[i] + csat_noise * normal32(k_csat, i)
         csat[i] = np.int8(clip(np.floor(latent + half), np.float32(1.0), np.float32(5.0)))
     return lost_from, switch_to
 
@@ -579,7 +583,7 @@ def churn(
 # phase 2: purchase occasions (sim.behaviour.purchase_probability; advertising awareness)
 # ------------------------------------------------------------------------------------------------
 @_jit
-def occasions_aware(status, aware, u_adv, adv, loyalty, customer, sow_reference, sow_slope):
+def occasions_aware(status, aware, k_adv, adv, loyalty, customer, sow_reference, sow_slope):
     """Advertising makes non-customers aware (in place); returns the customers (ascending)
     and the exponent of their share of wallet, ``(L − reference)·slope`` in float32 (numpy
     takes the exponential)."""
@@ -593,7 +597,7 @@ def occasions_aware(status, aware, u_adv, adv, loyalty, customer, sow_reference,
             m += 1
         else:
             for k in range(n_firms):
-                if u_adv[i, k] < adv[k]:
+                if uniform32(k_adv, i * n_firms + k) < adv[k]:
                     aware[i, k] = True
     x = np.empty(m, dtype=np.float32)
     for q in range(m):
@@ -607,7 +611,7 @@ def occasions_aware(status, aware, u_adv, adv, loyalty, customer, sow_reference,
 def occasions_shoppers(
     members,
     sow,
-    u_occ,
+    k_occ,
     purchase_rate,
     uplift,
     channels,
@@ -633,7 +637,7 @@ def occasions_shoppers(
         p *= uplift[channels[i]]
         p *= economy32
         p = p if p <= cap else cap
-        if u_occ[i] < p:
+        if uniform32(k_occ, i) < p:
             cust[i] = True
     seekers = np.empty(n, dtype=np.int64)
     m = 0
@@ -643,7 +647,7 @@ def occasions_shoppers(
             j += 1
             continue
         rate = winback_rate if status[i] == lapsed else prospect_rate
-        if not np.float64(u_occ[i]) < rate:
+        if not np.float64(uniform32(k_occ, i)) < rate:
             continue
         for k in range(n_firms):
             if aware[i, k]:
@@ -750,7 +754,7 @@ def purchases(
     dealer,
     seeker,
     failed_purchase,
-    u_abandon,
+    k_abandon,
     channels_j,
     accuracy,
     st_channels,
@@ -790,7 +794,7 @@ def purchases(
     for r in range(m):
         i = rows[r]
         k = dealer[r]
-        b = not (failed_purchase[r] and u_abandon[i] < abandon_p)
+        b = not (failed_purchase[r] and uniform32(k_abandon, i) < abandon_p)
         bought[r] = b
         used = st_channels[i]
         for t in range(n_tp):

@@ -32,6 +32,7 @@ import numpy as np
 from sim import (
     behaviour,
     cognition,
+    counter_rng,
     emotion,
     journey,
     kernels,
@@ -327,16 +328,16 @@ class CXModel(mesa.Model):
         aware prospects and lapsed customers shop at a lower rate and pick a firm by logit."""
         st, cp, w = self.state, self.params.customer, self._week
         n, k = self.n, self.n_firms
-        r = self.streams.occasion
-        u_occ = r.random(n, dtype=np.float32)
-        u_adv = r.random((n, k), dtype=np.float32)
-        u_choice = self.streams.choice.random((n, k))
+        key = self.streams.draw_key
+        k_occ, k_adv, k_choice = key("occasion", t), key("advertising", t), key("choice", t)
         economy = self.shock_state.economy
         # advertising makes non-customers aware (Bass p)
         adv = np.array([f.advertising for f in self.firms], dtype=np.float32)
         if kernels.ENABLED:
-            self._occasions_compiled(u_occ, u_adv, u_choice, adv, economy)
+            self._occasions_compiled(k_occ, k_adv, k_choice, adv, economy)
             return
+        u_occ = counter_rng.uniform32_array(k_occ, n)
+        u_adv = counter_rng.uniform32_array(k_adv, (n, k))
         outside = np.flatnonzero(st.status != CUSTOMER)
         aware = np.take(st.aware, outside, axis=0)
         aware |= np.take(u_adv, outside, axis=0) < adv
@@ -372,7 +373,7 @@ class CXModel(mesa.Model):
             reputation,
             price,
             st.price_sensitivity[seekers],
-            np.take(u_choice, seekers, axis=0),
+            counter_rng.uniform64_at(k_choice, seekers[:, None] * k + np.arange(k)),
             cp,
         )
         dealer = np.where(cust, st.firm, np.int8(-1))
@@ -390,7 +391,7 @@ class CXModel(mesa.Model):
             j_segment=st.segment[rows],
         )
 
-    def _occasions_compiled(self, u_occ, u_adv, u_choice, adv, economy) -> None:
+    def _occasions_compiled(self, k_occ, k_adv, k_choice, adv, economy) -> None:
         """``_phase_occasions`` through compiled kernels (``sim.kernels.occasions_*``); the
         exponential of the share of wallet and the logit choice of the few seekers stay in
         numpy. The same results bit for bit."""
@@ -399,7 +400,7 @@ class CXModel(mesa.Model):
         members, x = kernels.occasions_aware(
             st.status,
             st.aware,
-            u_adv,
+            k_adv,
             adv,
             st.loyalty,
             CUSTOMER,
@@ -412,7 +413,7 @@ class CXModel(mesa.Model):
         cust, seekers = kernels.occasions_shoppers(
             members,
             np.exp(x, out=x),
-            u_occ,
+            k_occ,
             st.purchase_rate,
             uplift,
             st.channels,
@@ -430,7 +431,9 @@ class CXModel(mesa.Model):
             np.array([f.reputation for f in self.firms]),
             np.array([f.price for f in self.firms]),
             st.price_sensitivity[seekers],
-            np.take(u_choice, seekers, axis=0),
+            counter_rng.uniform64_at(
+                k_choice, seekers[:, None] * self.n_firms + np.arange(self.n_firms)
+            ),
             cp,
         )
         journey_, seeker, dealer, rows, j_dealer, j_seeker, j_segment = kernels.occasions_rows(
@@ -448,17 +451,16 @@ class CXModel(mesa.Model):
 
     def _phase_journeys(self, t: int) -> None:
         st, jp, w = self.state, self.params.journey, self._week
-        rc, rt, rf = self.streams.channel, self.streams.touchpoint, self.streams.failure
         n, T = self.n, N_TOUCHPOINTS
         rows, dealer, segment = w["rows"], w["j_dealer"], w["j_segment"]
         if kernels.ENABLED:
             self._journeys_compiled(t)
             return
-        u_pick = np.take(rc.random((n, T), dtype=np.float32), rows, axis=0)
-        u_stay = np.take(rc.random((n, T), dtype=np.float32), rows, axis=0)
-        noise = np.take(rt.standard_normal((n, T), dtype=np.float32), rows, axis=0)
-        u_fail = np.take(rf.random((n, T), dtype=np.float32), rows, axis=0)
-        w["u_abandon"] = rf.random(n, dtype=np.float32)
+        key = self.streams.draw_key
+        u_pick = np.take(counter_rng.uniform32_array(key("pick", t), (n, T)), rows, axis=0)
+        u_stay = np.take(counter_rng.uniform32_array(key("stay", t), (n, T)), rows, axis=0)
+        noise = np.take(counter_rng.normal32_array(key("noise", t), (n, T)), rows, axis=0)
+        u_fail = np.take(counter_rng.uniform32_array(key("fail", t), (n, T)), rows, axis=0)
         channels = journey.choose_channels(
             self.cum_pref, segment, u_pick, u_stay, jp.channel_stickiness
         )
@@ -496,14 +498,8 @@ class CXModel(mesa.Model):
         """``_phase_journeys`` through one compiled kernel (``sim.kernels.journey``): the same
         draws in the same order, the same results bit for bit."""
         st, jp, cp, w = self.state, self.params.journey, self.params.customer, self._week
-        rc, rt, rf = self.streams.channel, self.streams.touchpoint, self.streams.failure
-        n, T = self.n, N_TOUCHPOINTS
         rows, dealer, segment = w["rows"], w["j_dealer"], w["j_segment"]
-        u_pick = rc.random((n, T), dtype=np.float32)
-        u_stay = rc.random((n, T), dtype=np.float32)
-        noise = rt.standard_normal((n, T), dtype=np.float32)
-        u_fail = rf.random((n, T), dtype=np.float32)
-        w["u_abandon"] = rf.random(n, dtype=np.float32)
+        key = self.streams.draw_key
         fail_p = np.stack([f.failure_now(t) for f in self.firms]).astype(np.float32)  # (K, C)
         quality = np.stack([f.effective_quality() for f in self.firms]).astype(np.float32)
         acc_table, level = mechanism.personalization_tables(self.firms)
@@ -512,10 +508,11 @@ class CXModel(mesa.Model):
             rows,
             dealer,
             segment,
-            u_pick,
-            u_stay,
-            noise,
-            u_fail,
+            key("pick", t),
+            key("stay", t),
+            key("noise", t),
+            key("fail", t),
+            N_TOUCHPOINTS,
             self._channel_bounds32,
             f32(jp.channel_stickiness),
             fail_p,
@@ -598,6 +595,7 @@ class CXModel(mesa.Model):
     def _phase_purchases(self) -> None:
         st, cp, jp, w = self.state, self.params.customer, self.params.journey, self._week
         rows, dealer = w["rows"], w["j_dealer"]
+        k_abandon = self.streams.draw_key("abandon", self.steps)
         if kernels.ENABLED:
             f32, be = np.float32, jp.personalization_break_even
             bought, units, revenue, new, n_ch = kernels.purchases(
@@ -605,7 +603,7 @@ class CXModel(mesa.Model):
                 dealer,
                 w["j_seeker"],
                 w["j_failed"][:, PURCHASE_TP],
-                w["u_abandon"],
+                k_abandon,
                 w["j_channels"],
                 w["j_accuracy"],
                 st.channels,
@@ -634,7 +632,8 @@ class CXModel(mesa.Model):
                 j_bought=bought, j_units=units, j_revenue=revenue, j_new=new, j_n_channels=n_ch
             )
             return
-        abandon = w["j_failed"][:, PURCHASE_TP] & (w["u_abandon"][rows] < jp.abandon_on_failure)
+        u_abandon = counter_rng.uniform32_at(k_abandon, rows)
+        abandon = w["j_failed"][:, PURCHASE_TP] & (u_abandon < jp.abandon_on_failure)
         bought = ~abandon
         # channels used with this firm so far, this journey included (new customers start empty)
         used = st.channels[rows] | journey.channel_bits(w["j_channels"])
@@ -679,17 +678,16 @@ class CXModel(mesa.Model):
         ``recovery.delay`` weeks later (human support), to customers who are still its own.
         Whether the answer will succeed is drawn when the complaint is made."""
         st, cp, w = self.state, self.params.customer, self._week
-        r = self.streams.complaint
-        u_c = r.random(self.n, dtype=np.float32)
-        u_r = r.random(self.n, dtype=np.float32)
+        t = self.steps
         rows, dealer = w["rows"], w["j_dealer"]
+        u_c = counter_rng.uniform32_at(self.streams.draw_key("complain", t), rows)
+        k_recover = self.streams.draw_key("recover", t)
         dissatisfied = st.satisfaction[rows] < cp.complaint_threshold
         failed_any = w["j_failed_any"]
         complained = dissatisfied & (
-            u_c[rows] < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any)
+            u_c < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any)
         )
         who, by = rows[complained], dealer[complained]
-        t = self.steps
         st.last_complaint[who] = t
         st.recovery[who] = 0  # pending
         recovered = np.zeros(self.n, dtype=bool)
@@ -697,7 +695,11 @@ class CXModel(mesa.Model):
             mine = who[by == f.k]
             if mine.size:
                 f.complaint_queue.append(
-                    (t + f.recovery.delay, mine, u_r[mine] < f.recovery.success)
+                    (
+                        t + f.recovery.delay,
+                        mine,
+                        counter_rng.uniform32_at(k_recover, mine) < f.recovery.success,
+                    )
                 )
             due = [item for item in f.complaint_queue if item[0] <= t]
             if not due:
@@ -790,13 +792,13 @@ class CXModel(mesa.Model):
 
     def _phase_word_of_mouth(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
-        r = self.streams.wom
-        u_send = r.random(self.n, dtype=np.float32)
-        u_recruit = r.random((self.n, self.n_firms), dtype=np.float32)
-        u_review = r.random(self.n, dtype=np.float32)
+        key, t = self.streams.draw_key, self.steps
+        k_talk, k_recruit, k_review = key("talk", t), key("recruit", t), key("review", t)
         if kernels.ENABLED:
-            self._word_of_mouth_compiled(u_send, u_recruit, u_review)
+            self._word_of_mouth_compiled(k_talk, k_recruit, k_review)
             return
+        u_send = counter_rng.uniform32_array(k_talk, self.n)
+        u_review = counter_rng.uniform32_array(k_review, self.n)
         social = self.seg_social[st.segment]
         recommend, warn = wom.senders(st.satisfaction, w["journey"], social, u_send, cp)
         dealer = w["dealer"]
@@ -824,7 +826,9 @@ class CXModel(mesa.Model):
             aware,
             pos,
             st.status[heard] != CUSTOMER,
-            np.take(u_recruit, heard, axis=0),
+            counter_rng.uniform32_at(
+                k_recruit, heard[:, None] * self.n_firms + np.arange(self.n_firms)
+            ),
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
@@ -840,7 +844,7 @@ class CXModel(mesa.Model):
         w["wom_pos"] = np.bincount(dealer[recommend], minlength=self.n_firms)
         w["wom_neg"] = np.bincount(dealer[warn], minlength=self.n_firms)
 
-    def _word_of_mouth_compiled(self, u_send, u_recruit, u_review) -> None:
+    def _word_of_mouth_compiled(self, k_talk, k_recruit, k_review) -> None:
         """``_phase_word_of_mouth`` through compiled kernels (``sim.kernels.wom_talk``,
         ``wom_listen``): the same results bit for bit."""
         st, cp, w, k = self.state, self.params.customer, self._week, self.n_firms
@@ -851,7 +855,7 @@ class CXModel(mesa.Model):
             w["j_dealer"],
             st.satisfaction,
             self.seg_social[st.segment[rows]],
-            u_send[rows],
+            k_talk,
             f32(cp.wom_neutral),
             f32(max(1.0 - cp.wom_neutral, 1e-6)),
             f32(max(cp.wom_neutral, 1e-6)),
@@ -875,14 +879,20 @@ class CXModel(mesa.Model):
             aware,
             received[:, :k],
             st.status[heard] != CUSTOMER,
-            np.take(u_recruit, heard, axis=0),
+            counter_rng.uniform32_at(k_recruit, heard[:, None] * k + np.arange(k)),
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
         fk = np.maximum(w["j_dealer"][talk], 0)
         talkers = rows[talk]
         n_rev, rating = wom.reviews(
-            rec, warn, fk, st.satisfaction[talkers], u_review[talkers], k, cp.review_rate
+            rec,
+            warn,
+            fk,
+            st.satisfaction[talkers],
+            counter_rng.uniform32_at(k_review, talkers),
+            k,
+            cp.review_rate,
         )
         rep = wom.update_reputation(
             np.array([f.reputation for f in self.firms]), n_rev, rating, cp.reputation_learning
@@ -894,19 +904,16 @@ class CXModel(mesa.Model):
 
     def _phase_churn(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
-        r = self.streams.churn
-        u_leave = r.random(self.n, dtype=np.float32)
-        u_switch = r.random(self.n, dtype=np.float32)
-        z_ltr = self.streams.answer.standard_normal(self.n, dtype=np.float32)
-        z_csat = self.streams.answer.standard_normal(self.n, dtype=np.float32)
+        key, t = self.streams.draw_key, self.steps
+        k_leave, k_switch, k_ltr, k_csat = (key(d, t) for d in ("leave", "switch", "ltr", "csat"))
         if kernels.ENABLED:
             f32 = np.float32
             w["lost_from"], w["switch_to"] = kernels.churn(
                 behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier),
-                u_leave,
-                u_switch,
-                z_ltr,
-                z_csat,
+                k_leave,
+                k_switch,
+                k_ltr,
+                k_csat,
                 st.status,
                 st.firm,
                 st.loyalty,
@@ -934,6 +941,10 @@ class CXModel(mesa.Model):
                 f32(cp.csat_noise),
             )
             return
+        u_leave = counter_rng.uniform32_array(k_leave, self.n)
+        u_switch = counter_rng.uniform32_array(k_switch, self.n)
+        z_ltr = counter_rng.normal32_array(k_ltr, self.n)
+        z_csat = counter_rng.normal32_array(k_csat, self.n)
         cust = st.status == CUSTOMER
         hazard = behaviour.churn_hazard(st.loyalty, cp, self.shock_state.churn_multiplier)
         leave = cust & (u_leave < hazard)
@@ -972,12 +983,10 @@ class CXModel(mesa.Model):
 
     def _phase_mechanism(self, t: int) -> None:
         st, w, mech = self.state, self._week, self.params.mechanism
-        r = self.streams.survey
-        n = self.n
-        u_survey, u_respond, u_attr = r.random(n), r.random(n), r.random((n, N_TOUCHPOINTS))
-        z_answer = r.standard_normal(n)
-        z_rating = r.standard_normal((n, N_TOUCHPOINTS))
-        u_response = self.streams.response.random(n, dtype=np.float32)
+        key, T = self.streams.draw_key, N_TOUCHPOINTS
+        k_respond, k_attr, k_answer, k_rating = (
+            key(d, t) for d in ("respond", "attribute", "answer", "rating")
+        )
         rows, dealer = w["rows"], w["j_dealer"]
         channels, failed = w["j_channels"], w["j_failed"]
         seg_sizes = np.bincount(st.segment, minlength=self.n_segments).astype(np.int64)
@@ -992,7 +1001,7 @@ class CXModel(mesa.Model):
         # surveys reach the week's shoppers who are (still) the firm's customers: a customer who
         # has just left or switched is no longer on the firm's list
         current = (st.status[rows] == CUSTOMER) & (st.firm[rows] == dealer)
-        surveyed = current & (u_survey[rows] < mech.survey_rate)
+        surveyed = current & (counter_rng.uniform64_at(key("survey", t), rows) < mech.survey_rate)
         w["surveyed"] = rows[surveyed]
         bought = w["j_bought"]
         for f in self.firms:
@@ -1011,10 +1020,10 @@ class CXModel(mesa.Model):
                     st.perceived,
                     channels,
                     st.segment,
-                    u_respond,
-                    z_answer,
-                    z_rating,
-                    u_attr,
+                    k_respond,
+                    k_answer,
+                    k_rating,
+                    k_attr,
                     np.float32(m.response_rate),
                     np.float32(m.nonresponse_bias),
                     float(m.answer_noise),
@@ -1053,10 +1062,10 @@ class CXModel(mesa.Model):
                     n_segments=self.n_segments,
                     segment_sizes=seg_sizes,
                     buyers_by_segment=buyers,
-                    u_respond=u_respond[who],
-                    z_answer=z_answer[who],
-                    z_rating=np.take(z_rating, who, axis=0),
-                    u_attr=np.take(u_attr, who, axis=0),
+                    u_respond=counter_rng.uniform64_at(k_respond, who),
+                    z_answer=counter_rng.normal64_at(k_answer, who),
+                    z_rating=counter_rng.normal64_at(k_rating, who[:, None] * T + np.arange(T)),
+                    u_attr=counter_rng.uniform64_at(k_attr, who[:, None] * T + np.arange(T)),
                     complaints=int(complaints[f.k]),
                     warnings_posted=float(w["wom_neg"][f.k]),
                     digital_failures=dig_fail,
@@ -1075,6 +1084,7 @@ class CXModel(mesa.Model):
                     & (st.firm == f.k)
                     & (st.satisfaction < self.params.customer.complaint_threshold)
                 )
+                u_response = counter_rng.uniform32_array(key("response", t), self.n)
                 f.contacted = mechanism.respond_to_alarm(
                     f, t, unhappy, st.satisfaction, st.loyalty, u_response, mech
                 )

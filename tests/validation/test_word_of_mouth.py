@@ -25,8 +25,11 @@ pytestmark = pytest.mark.validation
 def wom_senders():
     """Every journey's satisfaction as the word-of-mouth rule sees it, read off ``sim.wom.senders``
     with a spy that passes its arguments and result through unchanged; plus the weekly
-    word-of-mouth KPIs of the focal firm and the counts for all firms (weeks 8–39)."""
+    word-of-mouth KPIs of the focal firm and the counts for all firms (weeks 8–39). The model
+    runs on the numpy reference path, which calls the rule (the compiled kernels compute the
+    same numbers bit for bit without calling it: tests/test_kernels.py)."""
     mp = pytest.MonkeyPatch()
+    mp.setattr(sim.kernels, "ENABLED", False)
     calls = []
     original = sim.wom.senders
 
