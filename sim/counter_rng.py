@@ -201,6 +201,65 @@ def normal32(k, i):
 
 
 @_jit
+def week_keys(bases, t):
+    """:func:`week_key` of every key in the uint64 array ``bases`` for week ``t`` (one call a
+    week for all the weekly draws)."""
+    h = mix64(np.uint64(t) + _GOLDEN)
+    out = np.empty_like(bases)
+    for q in range(bases.size):
+        out[q] = mix64(bases[q] ^ h)
+    return out
+
+
+@_jit
+def uniform32_rows(k, rows, width):
+    """``uniform32(k, i * width + j)`` for each ``i`` of ``rows`` and ``j < width``: the rows
+    of an (N, width) draw, compiled (the same bits as ``uniform32_at``)."""
+    out = np.empty((rows.size, width), dtype=np.float32)
+    for r in range(rows.size):
+        for j in range(width):
+            out[r, j] = uniform32(k, rows[r] * width + j)
+    return out
+
+
+@_jit
+def uniform64_rows(k, rows, width):
+    """``uniform64(k, i * width + j)`` for each ``i`` of ``rows`` and ``j < width``, compiled."""
+    out = np.empty((rows.size, width))
+    for r in range(rows.size):
+        for j in range(width):
+            out[r, j] = uniform64(k, rows[r] * width + j)
+    return out
+
+
+@_jit
+def _uniform32_idx(k, idx):
+    out = np.empty(idx.size, dtype=np.float32)
+    for q in range(idx.size):
+        out[q] = uniform32(k, idx[q])
+    return out
+
+
+@_jit
+def _uniform64_idx(k, idx):
+    out = np.empty(idx.size)
+    for q in range(idx.size):
+        out[q] = uniform64(k, idx[q])
+    return out
+
+
+@_jit
+def _normal64_idx(k, idx):
+    out = np.empty(idx.size)
+    for q in range(idx.size):
+        out[q] = normal64(k, idx[q])
+    return out
+
+
+_COMPILED_AT = {"uniform32": _uniform32_idx, "uniform64": _uniform64_idx, "normal64": _normal64_idx}
+
+
+@_jit
 def _compiled_tables():
     return Z.copy(), D.copy()
 
@@ -284,6 +343,13 @@ def _counters_of(idx: np.ndarray | int) -> np.ndarray:
     return idx
 
 
+def _compiled(idx: np.ndarray) -> bool:
+    """Whether ``*_at`` takes the compiled loop (one-dimensional int64 counters: the indices
+    the model passes; the same bits as the numpy blocks, tests/test_counter_rng.py) rather than
+    the numpy blocks, whose fixed cost dominates for the few hundred counters of a small model."""
+    return _HAVE_NUMBA and idx.ndim == 1 and idx.dtype == np.int64
+
+
 def _shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
     return (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
 
@@ -297,18 +363,24 @@ def bits_at(k: int, idx: np.ndarray | int) -> np.ndarray:
 def uniform64_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``uniform64(k, i)`` for every counter ``i`` of ``idx`` (float64, the shape of ``idx``)."""
     idx = _counters_of(idx)
+    if _compiled(idx):
+        return _COMPILED_AT["uniform64"](np.uint64(k), idx)
     return _apply(_uniform64, np.float64, k, idx, idx.shape)
 
 
 def uniform32_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``uniform32(k, i)`` for every counter ``i`` of ``idx`` (float32, the shape of ``idx``)."""
     idx = _counters_of(idx)
+    if _compiled(idx):
+        return _COMPILED_AT["uniform32"](np.uint64(k), idx)
     return _apply(_uniform32, np.float32, k, idx, idx.shape)
 
 
 def normal64_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``normal64(k, i)`` for every counter ``i`` of ``idx`` (float64, the shape of ``idx``)."""
     idx = _counters_of(idx)
+    if _compiled(idx):
+        return _COMPILED_AT["normal64"](np.uint64(k), idx)
     return _apply(_normal64, np.float64, k, idx, idx.shape)
 
 

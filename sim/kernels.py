@@ -297,6 +297,27 @@ def wom_listen(heard, received, attitude, expectation, att_weight, exp_weight):
 
 
 # ------------------------------------------------------------------------------------------------
+# phase 6: complaint recovery (sim.behaviour.recover_complaints)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def recover(satisfaction, affect, idx, ok, gain, loss):
+    """The answered complaints of one firm (``idx``, ``ok`` whether the answer succeeded):
+    satisfaction and affect move by ``gain`` (success) or ``-loss`` (double deviation), in
+    place, and the whole population is clipped as numpy's ``+=`` then ``np.clip`` does (an
+    unchanged ``-0.0`` becomes ``0.0``, a later index of the same customer wins)."""
+    n = satisfaction.size
+    change = np.zeros(n, dtype=np.float32)
+    for q in range(idx.size):
+        good = np.float32(1.0) if ok[q] else np.float32(0.0)
+        change[idx[q]] = good * gain - (np.float32(1.0) - good) * loss
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for i in range(n):
+        satisfaction[i] = clip(satisfaction[i] + change[i], zero, one)
+        affect[i] = clip(affect[i] + change[i], -one, one)
+
+
+# ------------------------------------------------------------------------------------------------
 # phase 10: the firms' measurement (sim.mechanism.survey_answers, detect)
 # ------------------------------------------------------------------------------------------------
 @_jit

@@ -373,7 +373,7 @@ class CXModel(mesa.Model):
             reputation,
             price,
             st.price_sensitivity[seekers],
-            counter_rng.uniform64_at(k_choice, seekers[:, None] * k + np.arange(k)),
+            counter_rng.uniform64_rows(k_choice, seekers, k),
             cp,
         )
         dealer = np.where(cust, st.firm, np.int8(-1))
@@ -431,9 +431,7 @@ class CXModel(mesa.Model):
             np.array([f.reputation for f in self.firms]),
             np.array([f.price for f in self.firms]),
             st.price_sensitivity[seekers],
-            counter_rng.uniform64_at(
-                k_choice, seekers[:, None] * self.n_firms + np.arange(self.n_firms)
-            ),
+            counter_rng.uniform64_rows(k_choice, seekers, self.n_firms),
             cp,
         )
         journey_, seeker, dealer, rows, j_dealer, j_seeker, j_segment = kernels.occasions_rows(
@@ -711,15 +709,25 @@ class CXModel(mesa.Model):
             st.recovery[idx[~still]] = 3  # left before the answer came
             idx, ok = idx[still], ok[still]
             st.recovery[idx] = np.where(ok, 1, 2)
-            behaviour.recover_complaints(
-                st.satisfaction,
-                st.affect,
-                idx,
-                np.where(ok, 0.0, 1.0).astype(np.float32),
-                np.float32(0.5),
-                np.float32(f.recovery.value),
-                cp,
-            )
+            if kernels.ENABLED:
+                kernels.recover(
+                    st.satisfaction,
+                    st.affect,
+                    idx,
+                    ok,
+                    cp.recovery_boost * np.float32(f.recovery.value),
+                    np.float32(cp.double_deviation),
+                )
+            else:
+                behaviour.recover_complaints(
+                    st.satisfaction,
+                    st.affect,
+                    idx,
+                    np.where(ok, 0.0, 1.0).astype(np.float32),
+                    np.float32(0.5),
+                    np.float32(f.recovery.value),
+                    cp,
+                )
             recovered[idx[ok]] = True
         st.complaints[rows] += complained
         w.update(j_dissatisfied=dissatisfied, j_complained=complained, recovered=recovered)
@@ -826,9 +834,7 @@ class CXModel(mesa.Model):
             aware,
             pos,
             st.status[heard] != CUSTOMER,
-            counter_rng.uniform32_at(
-                k_recruit, heard[:, None] * self.n_firms + np.arange(self.n_firms)
-            ),
+            counter_rng.uniform32_rows(k_recruit, heard, self.n_firms),
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
@@ -879,7 +885,7 @@ class CXModel(mesa.Model):
             aware,
             received[:, :k],
             st.status[heard] != CUSTOMER,
-            counter_rng.uniform32_at(k_recruit, heard[:, None] * k + np.arange(k)),
+            counter_rng.uniform32_rows(k_recruit, heard, k),
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
@@ -1065,7 +1071,7 @@ class CXModel(mesa.Model):
                     u_respond=counter_rng.uniform64_at(k_respond, who),
                     z_answer=counter_rng.normal64_at(k_answer, who),
                     z_rating=counter_rng.normal64_at(k_rating, who[:, None] * T + np.arange(T)),
-                    u_attr=counter_rng.uniform64_at(k_attr, who[:, None] * T + np.arange(T)),
+                    u_attr=counter_rng.uniform64_rows(k_attr, who, T),
                     complaints=int(complaints[f.k]),
                     warnings_posted=float(w["wom_neg"][f.k]),
                     digital_failures=dig_fail,

@@ -54,6 +54,8 @@ DRAWS = {
     "response": ("response", 0),  # a warned customer answers the firm's outreach (float32)
 }
 
+_DRAW_INDEX = {name: q for q, name in enumerate(DRAWS)}
+
 # streams used through ``Streams.keyed`` (one generator per member): "journey_map" (per firm),
 # "heterogeneity" (per customer trait, drawn once at initialisation)
 
@@ -71,16 +73,20 @@ class Streams:
         for name in STREAMS:
             ss = np.random.SeedSequence(self.seed, spawn_key=(stream_key(name),))
             setattr(self, name, np.random.Generator(np.random.PCG64(ss)))
-        self._draw_base: dict[str, int] = {}
+        self._draw_bases = np.array(
+            [counter_rng.key(self.seed, f"counter/{s}", slot) for s, slot in DRAWS.values()],
+            dtype=np.uint64,
+        )
+        self._week, self._week_keys = None, self._draw_bases
 
     def draw_key(self, draw: str, t: int) -> np.uint64:
         """The counter key of one weekly draw (:data:`DRAWS`) in week ``t``: pass it to a
-        kernel, or to ``sim.counter_rng.*_at`` / ``*_array`` for the same numbers in numpy."""
-        base = self._draw_base.get(draw)
-        if base is None:
-            stream, slot = DRAWS[draw]
-            base = self._draw_base[draw] = counter_rng.key(self.seed, f"counter/{stream}", slot)
-        return np.uint64(counter_rng.week_key(base, t))
+        kernel, or to ``sim.counter_rng.*_at`` / ``*_array`` for the same numbers in numpy.
+        The keys of all the draws are computed together once a week."""
+        if t != self._week:
+            self._week_keys = counter_rng.week_keys(self._draw_bases, np.int64(t))
+            self._week = t
+        return self._week_keys[_DRAW_INDEX[draw]]
 
     def keyed(self, name: str, *keys: int) -> np.random.Generator:
         """A generator for one member of a process (e.g. ``keyed("journey_map", firm_index)``),

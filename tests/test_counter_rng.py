@@ -243,3 +243,28 @@ def test_a_fresh_process_loads_the_same_compiled_code():
 def test_rejects_non_integer_counters():
     with pytest.raises(TypeError):
         cr.uniform64_at(1, np.array([0.5]))
+
+
+def test_compiled_and_numpy_counter_lookups_agree():
+    """``*_at`` takes a compiled loop for 1-D int64 counters and numpy blocks otherwise; both
+    give the same bits (and the compiled row helpers those of the 2-D layout)."""
+    k = cr.key(3, "agree", 1)
+    idx = np.random.default_rng(0).integers(0, 1 << 40, 5000).astype(np.int64)
+    for name, dtype in (
+        ("uniform32", np.float32),
+        ("uniform64", np.float64),
+        ("normal64", np.float64),
+    ):
+        compiled = getattr(cr, f"{name}_at")(k, idx)
+        blocks = cr._apply(getattr(cr, f"_{name}"), dtype, k, idx, idx.shape)
+        assert _same(compiled, blocks)
+    rows = np.array([0, 3, 7, 1000], dtype=np.int64)
+    ku = np.uint64(k)
+    assert _same(
+        cr.uniform32_rows(ku, rows, 3), cr.uniform32_at(k, rows[:, None] * 3 + np.arange(3))
+    )
+    assert _same(
+        cr.uniform64_rows(ku, rows, 3), cr.uniform64_at(k, rows[:, None] * 3 + np.arange(3))
+    )
+    bases = np.array([cr.key(1, "a"), cr.key(1, "b")], dtype=np.uint64)
+    assert cr.week_keys(bases, np.int64(5)).tolist() == [cr.week_key(int(b), 5) for b in bases]
