@@ -17,6 +17,14 @@ from tests.validation import REPLICATES, model, params, recoveries, seeds
 pytestmark = pytest.mark.validation
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "fails: recovered complainers still customers 14+ weeks later fall from 92.0% (answered "
+        "at once) to 89.6% (after 2 weeks) but not further (89.7% after 3 weeks), 20 seeds; the "
+        "step from 2 to 3 weeks is within seed noise (it went either way on blocks of 5 seeds)"
+    ),
+)
 def test_f06b_later_recovery_wins_back_fewer(record):
     """Same seeds, the focal firm's recovery delay set to 0, 2 or 3 weeks (nothing else changed):
     share of the customers whose complaint made in weeks 2–21 is (or will be) successfully answered who are

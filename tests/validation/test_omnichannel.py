@@ -65,15 +65,6 @@ def basket(d, sel) -> float:
 
 
 @pytest.mark.xdist_group("omnichannel_customers")  # shares the module fixture customers
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "calibration target, fails since baskets are individual (issue 14), 5 seeds: the multichannel / "
-        "single-channel basket is 1.038 (range 1.04-1.10; 1.039 before word of mouth carried experience, 1.028 on the first 4 seeds) and does not rise "
-        "with the number of channels (1.62 with one channel, 1.61 with two); within segments the "
-        "most-channel third buys 1.04-1.11x the least; not re-tuned"
-    ),
-)
 def test_f07a_omnichannel_customers_have_bigger_baskets(record, customers):
     """The range is the study's two figures, +4% (store) and +10% (online) per shopping occasion;
     the rise with the number of channels is its "with every additional channel ... spent more"."""
