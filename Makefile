@@ -30,7 +30,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py
 
-# The canonical study and docs/findings.md (about 20 min on a quiet 2-core machine at size full;
+# The canonical study and docs/findings.md (about 5 min on a quiet 2-core machine at size full;
 # STUDY=study.size=medium for a shorter one): the effect table, then `cxsim study`.
 STUDY ?=
 study: $(STAMP)

@@ -6,7 +6,7 @@ evaluation window. Writes ``docs/effects.md`` and ``docs/effects.csv``; the pros
 the rows lives in ``docs/effects-notes.md`` and is checked against the CSV by
 ``tests/test_effects_doc.py``.
 
-    python scripts/effect_table.py [--seeds 5] [--customers 2000] [--steps 104] [--jobs 2]
+    python scripts/effect_table.py [--seeds 20] [--customers 2000] [--steps 104] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def monotone(means: np.ndarray) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--customers", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=104)
     ap.add_argument("--jobs", type=int, default=2)

@@ -6,7 +6,7 @@ run at the default and at 0.8, 0.9, 1.1 and 1.2 × the default (clipped to the d
 gives the change of window NPS (weeks after ``evaluation.burn_in``) against the default,
 averaged over the seeds. Writes ``docs/nps-sensitivity.md`` and ``docs/nps-sensitivity.csv``.
 
-    python scripts/nps_sensitivity.py [--seeds 3] [--customers 2000] [--steps 104] [--jobs 1]
+    python scripts/nps_sensitivity.py [--seeds 10] [--customers 2000] [--steps 104] [--jobs 1]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def one(n: int, steps: int, key: str | None, value: float | None, seed: int) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--customers", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=104)
     ap.add_argument("--jobs", type=int, default=1)

@@ -35,7 +35,7 @@ def _paired(g: pd.DataFrame, kpi: str, lo: float, hi: float) -> tuple[float, flo
 @pytest.mark.parametrize("factor", [f for f in FACTORS if ".support." in f])
 def test_support_moves_loyalty_the_documented_way_under_both_rules(runs, factor, rule):
     """Every support factor raises mean loyalty and NPS and lowers annual churn from 0 to 1 by
-    more than two paired standard errors (5 seeds), and no step of 0.25 moves them the other way
+    more than two paired standard errors (20 seeds), and no step of 0.25 moves them the other way
     by more than two standard errors, with the feedback rule fixed or target-seeking: the rule
     never reverses a factor's effect, and a step that is flat within noise is not read as one."""
     g = runs[(runs.factor == factor) & (runs.rule == rule)]

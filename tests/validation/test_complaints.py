@@ -20,7 +20,7 @@ pytestmark = pytest.mark.validation
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "fails: recovered complainers still customers 14+ weeks later fall from 92.0% (answered "
+        "held out, fails: recovered complainers still customers 14+ weeks later fall from 92.0% (answered "
         "at once) to 89.6% (after 2 weeks) but not further (89.7% after 3 weeks), 20 seeds; the "
         "step from 2 to 3 weeks is within seed noise (it went either way on blocks of 5 seeds)"
     ),
