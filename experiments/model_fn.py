@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sim import Params, run_model, with_updates
+from sim import Params, run_kpis, with_updates
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class ModelFunction:
 
     def __call__(self, values: Mapping[str, float], seed: int) -> dict[str, float]:
         params = with_updates(self.base, dict(values)) if values else self.base
-        kpis = run_model(params, seed=int(seed), steps=self.steps).kpis
+        kpis = run_kpis(params, seed=int(seed), steps=self.steps)
         if self.outputs is None:
             return kpis
         return {k: kpis[k] for k in self.outputs}

@@ -65,11 +65,12 @@ class PointFn:
     timeseries: bool = False
 
     def __call__(self, updates: Mapping[str, Any], seed: int):
-        from sim.run import run_model
+        from sim.run import run_kpis, run_model
 
         params = with_updates(self.base, dict(updates)) if updates else self.base
-        result = run_model(params, seed=int(seed), steps=self.steps)
-        return result if self.timeseries else result.kpis
+        if self.timeseries:
+            return run_model(params, seed=int(seed), steps=self.steps)
+        return run_kpis(params, seed=int(seed), steps=self.steps)
 
 
 @dataclass(frozen=True)

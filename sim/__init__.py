@@ -7,7 +7,7 @@ from sim.firm import Firm
 from sim.kpis import KPIS
 from sim.model import CXModel
 from sim.params import ParamError, Params, validate, with_updates
-from sim.run import RunResult, run_model
+from sim.run import RunResult, run_kpis, run_model
 
 __all__ = [
     "KPIS",
@@ -19,6 +19,7 @@ __all__ = [
     "RunResult",
     "params_from_cfg",
     "params_from_overrides",
+    "run_kpis",
     "run_model",
     "validate",
     "with_updates",

@@ -16,6 +16,9 @@ a kernel draws customer i's number from the week's key of the draw and i, only f
 customers it visits; the numpy path draws the same numbers as full-population arrays.
 ``tests/test_kernels.py`` checks every kernel against the numpy path bit for bit.
 
+The kernels use numba's numpy error model (a division by zero gives inf or NaN, as in the
+numpy path, instead of raising).
+
 ``CXSIM_KERNELS=0`` in the environment (read at import) selects the numpy reference path;
 the path can also be switched at run time with :func:`use_kernels`. Compiled functions are
 cached on disk (``cache=True``), so a fresh worker process loads them instead of compiling.
@@ -53,7 +56,7 @@ def use_kernels(flag: bool) -> bool:
 def _jit(fn):
     if not _HAVE_NUMBA:  # pragma: no cover
         return fn
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+    return numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(fn)
 
 
 @_jit
@@ -264,6 +267,32 @@ def wom_talk(
 
 
 @_jit
+def wom_tally(talk, rec, warn, rows, dealer, satisfaction, k_review, rate, rate_unhappy, n_firms):
+    """The week's public reviews and messages per firm (sim.wom.reviews and the message counts):
+    a recommender posts with probability ``rate``, a warner with ``rate_unhappy`` (twice as
+    often; both float32, as numpy compares a float32 draw with a Python float), rated with the
+    poster's satisfaction. Returns (reviews (K,), summed rating (K,), float64 summed in talker
+    order as ``np.bincount`` does; recommendations (K,), warnings (K,), int64)."""
+    count = np.zeros(n_firms)
+    rating = np.zeros(n_firms)
+    pos = np.zeros(n_firms, dtype=np.int64)
+    neg = np.zeros(n_firms, dtype=np.int64)
+    for p in range(talk.size):
+        r = talk[p]
+        i = rows[r]
+        k = max(dealer[r], 0)
+        u = uniform32(k_review, i)
+        if (rec[p] and u < rate) or (warn[p] and u < rate_unhappy):
+            count[k] += 1.0
+            rating[k] += np.float64(satisfaction[i])
+        if rec[p]:
+            pos[k] += 1
+        if warn[p]:
+            neg[k] += 1
+    return count, rating, pos, neg
+
+
+@_jit
 def wom_listen(heard, received, attitude, expectation, att_weight, exp_weight):
     """The listeners' update (sim.wom.listen) written back into the (N, K) state, in place:
     the attitude toward each firm moves toward the mean satisfaction its talkers reported,
@@ -300,6 +329,41 @@ def wom_listen(heard, received, attitude, expectation, att_weight, exp_weight):
 # phase 6: complaint recovery (sim.behaviour.recover_complaints)
 # ------------------------------------------------------------------------------------------------
 @_jit
+def complain(
+    rows,
+    satisfaction,
+    failed_any,
+    k_complain,
+    threshold,
+    rate,
+    failure_boost,
+    last_complaint,
+    recovery,
+    complaints,
+    t,
+):
+    """Who of the week's shoppers is dissatisfied (satisfaction below ``threshold``) and who
+    complains: with probability ``rate·(1 + failure_boost)`` after a failure, ``rate`` without
+    (float64, as numpy evaluates it). The complainers' last complaint, pending recovery and
+    complaint count are recorded in place. Returns (dissatisfied, complained), one per row."""
+    m = rows.size
+    dissatisfied = np.empty(m, dtype=np.bool_)
+    complained = np.empty(m, dtype=np.bool_)
+    for r in range(m):
+        i = rows[r]
+        d = satisfaction[i] < threshold
+        boost = failure_boost * (1.0 if failed_any[r] else 0.0)
+        c = d and np.float64(uniform32(k_complain, i)) < rate * (1.0 + boost)
+        dissatisfied[r] = d
+        complained[r] = c
+        if c:
+            last_complaint[i] = t
+            recovery[i] = 0
+            complaints[i] += 1
+    return dissatisfied, complained
+
+
+@_jit
 def recover(satisfaction, affect, idx, ok, gain, loss):
     """The answered complaints of one firm (``idx``, ``ok`` whether the answer succeeded):
     satisfaction and affect move by ``gain`` (success) or ``-loss`` (double deviation), in
@@ -315,6 +379,55 @@ def recover(satisfaction, affect, idx, ok, gain, loss):
     for i in range(n):
         satisfaction[i] = clip(satisfaction[i] + change[i], zero, one)
         affect[i] = clip(affect[i] + change[i], -one, one)
+
+
+# ------------------------------------------------------------------------------------------------
+# phase 10: what the firms count (the start of sim.model.CXModel._phase_mechanism)
+# ------------------------------------------------------------------------------------------------
+@_jit
+def firm_counts(
+    rows,
+    dealer,
+    channels,
+    failed,
+    complained,
+    bought,
+    segment_j,
+    status,
+    firm,
+    customer,
+    k_survey,
+    survey_rate,
+    n_firms,
+    n_ch,
+    n_seg,
+):
+    """The week's counts per firm from its journeys, in one pass: complaints (K,), failures and
+    touchpoint visits per channel (K, C, float64: counts, exact), who is surveyed — a shopper
+    who is (still) the firm's customer, with probability ``survey_rate`` — as the firm
+    surveying each journey (−1: none), and buyers by segment (K, S)."""
+    m = rows.size
+    n_tp = channels.shape[1]
+    complaints = np.zeros(n_firms, dtype=np.int64)
+    failures = np.zeros((n_firms, n_ch))
+    visits = np.zeros((n_firms, n_ch))
+    asked_by = np.full(m, -1, dtype=np.int64)
+    buyers = np.zeros((n_firms, n_seg), dtype=np.int64)
+    for r in range(m):
+        k = dealer[r]
+        i = rows[r]
+        if complained[r]:
+            complaints[k] += 1
+        for t in range(n_tp):
+            c = channels[r, t]
+            visits[k, c] += 1.0
+            if failed[r, t]:
+                failures[k, c] += 1.0
+        if bought[r]:
+            buyers[k, segment_j[r]] += 1
+        if status[i] == customer and firm[i] == k and uniform64(k_survey, i) < survey_rate:
+            asked_by[r] = k
+    return complaints, failures, visits, asked_by, buyers
 
 
 # ------------------------------------------------------------------------------------------------
@@ -384,6 +497,32 @@ def survey(
             cell_sum[t, ch] += rating + map_bias[t, ch]
             cell_n[t, ch] += 1.0
     return week, by_segment, cell_sum, cell_n
+
+
+@_jit
+def audience(knowledge, completeness, buyers, respondents, sizes, coverage_k, learning, drift):
+    """Stage 1 in place (sim.mechanism.stage1_audience): knowledge of each segment moves with
+    the week's coverage of it and drifts, evaluated in numpy's order and clipped to [0, 1]."""
+    for s in range(knowledge.size):
+        data = completeness * buyers[s] + 20.0 * respondents[s]
+        size = sizes[s] if sizes[s] > 1 else 1
+        coverage = coverage_k * data / size
+        coverage = coverage if coverage < 1.0 else 1.0
+        k = knowledge[s]
+        knowledge[s] = clip(k + (learning * coverage * (1.0 - k) - drift * k), 0.0, 1.0)
+
+
+@_jit
+def journey_map(estimate, evidence, cell_sum, cell_n, memory):
+    """Stage 2 in place (sim.mechanism.stage2_journey_map): the precision-weighted running mean
+    of each cell, old evidence kept with weight ``memory``."""
+    for t in range(estimate.shape[0]):
+        for c in range(estimate.shape[1]):
+            ev = evidence[t, c] * memory
+            total = ev + cell_n[t, c]
+            if cell_n[t, c] > 0:
+                estimate[t, c] = (estimate[t, c] * ev + cell_sum[t, c]) / total
+            evidence[t, c] = total
 
 
 @_jit

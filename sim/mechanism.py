@@ -218,8 +218,21 @@ def stage3_record(
         firm.measured_nps_se = 100.0 * float(np.sqrt(var_week * alpha / (2.0 - alpha)))
         firm.measured_csat = 100.0 * firm.survey[3] / firm.survey[2]
     # stage 1: who did we hear from?
-    stage1_audience(firm, respondents_by_segment, buyers_by_segment, segment_sizes, mech)
-    stage2_journey_map(firm, cell_sum, cell_n, mech.map_memory)
+    if kernels.ENABLED:
+        kernels.audience(
+            firm.knowledge,
+            float(firm.data_completeness),
+            buyers_by_segment,
+            respondents_by_segment,
+            segment_sizes,
+            float(mech.knowledge_coverage),
+            float(mech.knowledge_learning),
+            float(mech.needs_drift),
+        )
+        kernels.journey_map(firm.estimate, firm.evidence, cell_sum, cell_n, float(mech.map_memory))
+    else:
+        stage1_audience(firm, respondents_by_segment, buyers_by_segment, segment_sizes, mech)
+        stage2_journey_map(firm, cell_sum, cell_n, mech.map_memory)
     # social listening sees warnings posted `listen_delay` weeks ago (nothing before the first
     # report arrives: NaN, not 0, so no baseline is built from an empty feed); both feeds are
     # ring buffers shifted by one week in place (np.roll by 1)

@@ -143,6 +143,10 @@ class CXModel(mesa.Model):
         self._segment_tables()
         self.state = CustomerState(self.n, self.n_firms, N_TOUCHPOINTS)
         self._initialise_population()
+        # customers never change segment: the segment sizes are counted once
+        self._seg_sizes = np.bincount(self.state.segment, minlength=self.n_segments)
+        self._seg_sizes = self._seg_sizes.astype(np.int64)
+        self._uplift32 = None
         net = p.market.network
         self.network = build_network(
             net.kind, self.n, net.mean_degree, net.rewire, self.streams.network
@@ -407,15 +411,16 @@ class CXModel(mesa.Model):
             f32(cp.sow_reference),
             f32(cp.sow_loyalty_slope),
         )
-        uplift = (1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)).astype(
-            np.float32
-        )
+        if self._uplift32 is None:  # the visit uplift of each channel mask (constant in a run)
+            self._uplift32 = (
+                1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)
+            ).astype(np.float32)
         cust, seekers = kernels.occasions_shoppers(
             members,
             np.exp(x, out=x),
             k_occ,
             st.purchase_rate,
-            uplift,
+            self._uplift32,
             st.channels,
             f32(economy),
             f32(cp.purchase_rate_cap),
@@ -678,16 +683,33 @@ class CXModel(mesa.Model):
         st, cp, w = self.state, self.params.customer, self._week
         t = self.steps
         rows, dealer = w["rows"], w["j_dealer"]
-        u_c = counter_rng.uniform32_at(self.streams.draw_key("complain", t), rows)
+        k_complain = self.streams.draw_key("complain", t)
         k_recover = self.streams.draw_key("recover", t)
-        dissatisfied = st.satisfaction[rows] < cp.complaint_threshold
-        failed_any = w["j_failed_any"]
-        complained = dissatisfied & (
-            u_c < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any)
-        )
-        who, by = rows[complained], dealer[complained]
-        st.last_complaint[who] = t
-        st.recovery[who] = 0  # pending
+        if kernels.ENABLED:
+            dissatisfied, complained = kernels.complain(
+                rows,
+                st.satisfaction,
+                w["j_failed_any"],
+                k_complain,
+                np.float32(cp.complaint_threshold),
+                float(cp.complaint_rate),
+                float(cp.complaint_failure_boost),
+                st.last_complaint,
+                st.recovery,
+                st.complaints,
+                t,
+            )
+            who, by = rows[complained], dealer[complained]
+        else:
+            u_c = counter_rng.uniform32_at(k_complain, rows)
+            dissatisfied = st.satisfaction[rows] < cp.complaint_threshold
+            failed_any = w["j_failed_any"]
+            complained = dissatisfied & (
+                u_c < cp.complaint_rate * (1.0 + cp.complaint_failure_boost * failed_any)
+            )
+            who, by = rows[complained], dealer[complained]
+            st.last_complaint[who] = t
+            st.recovery[who] = 0  # pending
         recovered = np.zeros(self.n, dtype=bool)
         for f in self.firms:
             mine = who[by == f.k]
@@ -729,7 +751,8 @@ class CXModel(mesa.Model):
                     cp,
                 )
             recovered[idx[ok]] = True
-        st.complaints[rows] += complained
+        if not kernels.ENABLED:
+            st.complaints[rows] += complained
         w.update(j_dissatisfied=dissatisfied, j_complained=complained, recovered=recovered)
 
     def _phase_learn(self) -> None:
@@ -889,24 +912,23 @@ class CXModel(mesa.Model):
             cp.wom_recruit_rate,
         )
         st.aware[heard] = aware
-        fk = np.maximum(w["j_dealer"][talk], 0)
-        talkers = rows[talk]
-        n_rev, rating = wom.reviews(
+        n_rev, rating, w["wom_pos"], w["wom_neg"] = kernels.wom_tally(
+            talk,
             rec,
             warn,
-            fk,
-            st.satisfaction[talkers],
-            counter_rng.uniform32_at(k_review, talkers),
+            rows,
+            w["j_dealer"],
+            st.satisfaction,
+            k_review,
+            np.float32(cp.review_rate),
+            np.float32(2.0 * cp.review_rate),
             k,
-            cp.review_rate,
         )
         rep = wom.update_reputation(
             np.array([f.reputation for f in self.firms]), n_rev, rating, cp.reputation_learning
         )
         for f, value in zip(self.firms, rep, strict=True):
             f.reputation = float(value)
-        w["wom_pos"] = np.bincount(fk[rec], minlength=k)
-        w["wom_neg"] = np.bincount(fk[warn], minlength=k)
 
     def _phase_churn(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
@@ -995,32 +1017,58 @@ class CXModel(mesa.Model):
         )
         rows, dealer = w["rows"], w["j_dealer"]
         channels, failed = w["j_channels"], w["j_failed"]
-        seg_sizes = np.bincount(st.segment, minlength=self.n_segments).astype(np.int64)
-        complaints = np.bincount(dealer[w["j_complained"]], minlength=self.n_firms)
-        # journeys and failures per firm and channel (touchpoint visits)
-        cell = (dealer[:, None] * N_CHANNELS + channels).ravel()
-        size = self.n_firms * N_CHANNELS
-        failures = np.bincount(cell, weights=failed.ravel(), minlength=size).reshape(
-            self.n_firms, N_CHANNELS
-        )
-        visits = np.bincount(cell, minlength=size).reshape(self.n_firms, N_CHANNELS).astype(float)
-        # surveys reach the week's shoppers who are (still) the firm's customers: a customer who
-        # has just left or switched is no longer on the firm's list
-        current = (st.status[rows] == CUSTOMER) & (st.firm[rows] == dealer)
-        surveyed = current & (counter_rng.uniform64_at(key("survey", t), rows) < mech.survey_rate)
-        w["surveyed"] = rows[surveyed]
+        seg_sizes = self._seg_sizes
+        k_survey = key("survey", t)
+        if kernels.ENABLED:
+            complaints, failures, visits, asked_by, buyers_by = kernels.firm_counts(
+                rows,
+                dealer,
+                channels,
+                failed,
+                w["j_complained"],
+                w["j_bought"],
+                w["j_segment"],
+                st.status,
+                st.firm,
+                CUSTOMER,
+                k_survey,
+                float(mech.survey_rate),
+                self.n_firms,
+                N_CHANNELS,
+                self.n_segments,
+            )
+            w["surveyed"] = rows[asked_by >= 0]
+        else:
+            complaints = np.bincount(dealer[w["j_complained"]], minlength=self.n_firms)
+            # journeys and failures per firm and channel (touchpoint visits)
+            cell = (dealer[:, None] * N_CHANNELS + channels).ravel()
+            size = self.n_firms * N_CHANNELS
+            failures = np.bincount(cell, weights=failed.ravel(), minlength=size).reshape(
+                self.n_firms, N_CHANNELS
+            )
+            visits = np.bincount(cell, minlength=size).reshape(self.n_firms, N_CHANNELS)
+            visits = visits.astype(float)
+            # surveys reach the week's shoppers who are (still) the firm's customers: a customer
+            # who has just left or switched is no longer on the firm's list
+            current = (st.status[rows] == CUSTOMER) & (st.firm[rows] == dealer)
+            surveyed = current & (counter_rng.uniform64_at(k_survey, rows) < mech.survey_rate)
+            w["surveyed"] = rows[surveyed]
         bought = w["j_bought"]
         for f in self.firms:
-            mine = dealer == f.k
             dig_fail, traffic = failures[f.k], visits[f.k]
-            asked = mine & surveyed
-            who = rows[asked]
-            buyers = np.bincount(w["j_segment"][mine & bought], minlength=self.n_segments)
+            if kernels.ENABLED:
+                pos = np.flatnonzero(asked_by == f.k)
+                who, buyers = rows[pos], buyers_by[f.k]
+            else:
+                mine = dealer == f.k
+                asked = mine & surveyed
+                who = rows[asked]
+                buyers = np.bincount(w["j_segment"][mine & bought], minlength=self.n_segments)
             if kernels.ENABLED:
                 m, cp = f.measurement, self.params.customer
                 week, by_segment, cell_sum, cell_n = kernels.survey(
                     who,
-                    np.flatnonzero(asked),
+                    pos,
                     st.ltr,
                     st.satisfaction,
                     st.perceived,

@@ -57,6 +57,27 @@ def run_model(
     (``shock_nps``) and the recovery of NPS (``recovery_time``) are measured against that
     counterfactual.
     """
+    series, kpis, window = _simulate(params, seed, steps, shock_loss)
+    return RunResult(
+        timeseries=_frame(series), kpis=kpis, seed=int(seed), steps=int(steps), window=window
+    )
+
+
+def run_kpis(
+    params: Params | None = None, seed: int = 0, steps: int = 104, *, shock_loss: bool = True
+) -> dict[str, float]:
+    """``run_model(params, seed, steps).kpis`` without building the weekly DataFrame: what batch
+    studies (sensitivity, sweeps, calibration, optimisation) need from a run."""
+    return _simulate(params, seed, steps, shock_loss)[1]
+
+
+_COL = {name: j for j, name in enumerate(SERIES)}
+
+
+def _simulate(
+    params: Params | None, seed: int, steps: int, shock_loss: bool
+) -> tuple[np.ndarray, dict[str, float], tuple[int, int]]:
+    """(weekly series block (steps, len(SERIES)), run-level KPIs, window) of one run."""
     params = params or Params()
     if steps < 1:
         raise ValueError(f"invalid steps={steps!r}: allowed an integer >= 1")
@@ -68,41 +89,36 @@ def run_model(
         model.step()
         if week == window[1]:
             equity = model.customer_equity_terms(0)
-    ts = timeseries(model)
-    kpis = window_kpis(ts, window, model._discount, equity)
+    series = _block(model)
+    step = np.arange(1, len(series) + 1, dtype=np.int64)
+    kpis = _window_kpis(series, step, window, model._discount, equity)
     events = model.shock_state.events
     grace = model.params.mechanism.detection_grace
     latencies = shock_rules.detection(events, model.focal.alarm_steps, grace)
     kpis["detection_rate"] = shock_rules.detection_rate(latencies)
     kpis["detection_latency"] = shock_rules.detection_latency(latencies)
-    in_window = ts["step"].between(*window).to_numpy()
+    in_window = (step >= window[0]) & (step <= window[1])
     kpis["false_alarm_rate"] = shock_rules.false_alarm_rate(
-        ts["alarm"].to_numpy()[in_window], ts["step"].to_numpy()[in_window], events, grace
+        series[in_window, _COL["alarm"]], step[in_window], events, grace
     )
     kpis["shock_loss"] = kpis["shock_nps"] = float("nan")
+    nps = series[:, _COL["nps"]]
     reference = None
     if shock_loss and model.params.shocks:
-        calm = run_model(
-            dataclasses.replace(model.params, shocks=()), seed, steps, shock_loss=False
+        calm, calm_kpis, _ = _simulate(
+            dataclasses.replace(model.params, shocks=()), seed, steps, False
         )
-        kpis["shock_loss"] = calm.kpis["firm_value"] - kpis["firm_value"]
-        reference = calm.timeseries["nps"].to_numpy()
-        hit = np.zeros(len(ts), dtype=bool)
+        kpis["shock_loss"] = calm_kpis["firm_value"] - kpis["firm_value"]
+        reference = calm[:, _COL["nps"]]
+        hit = np.zeros(len(series), dtype=bool)
         for ev in events:
-            hit |= ts["step"].between(ev.start, ev.end + grace - 1).to_numpy()
+            hit |= (step >= ev.start) & (step <= ev.end + grace - 1)
         if hit.any():
-            kpis["shock_nps"] = float(
-                np.nanmean(ts["nps"].to_numpy()[hit]) - np.nanmean(reference[hit])
-            )
+            kpis["shock_nps"] = float(np.nanmean(nps[hit]) - np.nanmean(reference[hit]))
     kpis["recovery_time"] = shock_rules.recovery_time(
-        ts["nps"].to_numpy(),
-        ts["step"].to_numpy(),
-        events,
-        model.params.mechanism.recovery_tolerance,
-        reference,
+        nps, step, events, model.params.mechanism.recovery_tolerance, reference
     )
-    kpis = {k: kpis[k] for k in RUN}
-    return RunResult(timeseries=ts, kpis=kpis, seed=int(seed), steps=int(steps), window=window)
+    return series, {k: kpis[k] for k in RUN}, window
 
 
 def window_kpis(
@@ -115,17 +131,25 @@ def window_kpis(
     :meth:`CXModel.customer_equity_terms` at the window's end. Customer equity is net of the
     retention costs (CX spend and support cost) per customer-week of the window, as in Gupta,
     Lehmann & Stuart (2004): a customer kept only by expensive support is worth less."""
+    return _window_kpis(
+        ts[list(SERIES)].to_numpy(dtype=float), ts["step"].to_numpy(), window, discount, equity
+    )
+
+
+def _window_kpis(
+    block: np.ndarray,
+    steps: np.ndarray,
+    window: tuple[int, int],
+    discount: float,
+    equity: tuple[float, float],
+) -> dict[str, float]:
+    """:func:`window_kpis` on the float block of the series (columns in ``SERIES`` order)."""
     first, last = window
-    # one float block of the series (reading DataFrame columns one by one costs more than the
-    # arithmetic); every figure is computed from the same float64 values as column by column
-    names = [k.name for k in SERIES_BY_NAME.values()]
-    block = ts[names].to_numpy(dtype=float)
-    steps = ts["step"].to_numpy()
     inside = (steps >= first) & (steps <= last)
     part = block[inside]
-    column = {name: j for j, name in enumerate(names)}
     out: dict[str, float] = {}
-    for j, k in enumerate(SERIES_BY_NAME.values()):
+    for name, k in SERIES_BY_NAME.items():
+        j = _COL[name]
         col = np.ascontiguousarray(part[:, j])
         if k.agg == "sum":
             out[f"total_{k.name}"] = float(np.nansum(col))
@@ -137,17 +161,17 @@ def window_kpis(
                 out[f"final_{k.name}"] = float(block[-1, j])
     d = discount
     weeks = np.arange(1, len(part) + 1)
-    profit = np.ascontiguousarray(part[:, column["profit"]])
-    customer_weeks = float(np.nansum(part[:, column["active_customers"]]))
+    profit = np.ascontiguousarray(part[:, _COL["profit"]])
+    customer_weeks = float(np.nansum(part[:, _COL["active_customers"]]))
     retention_cost = float(
-        np.nansum(part[:, column["cx_spend"]]) + np.nansum(part[:, column["support_cost"]])
+        np.nansum(part[:, _COL["cx_spend"]]) + np.nansum(part[:, _COL["support_cost"]])
     )
     per_customer_week = retention_cost / customer_weeks if customer_weeks > 0 else 0.0
     gross, annuity = equity
     equity = gross - per_customer_week * annuity
     out["customer_equity"] = equity
     out["firm_value"] = float(np.sum(profit / (1.0 + d) ** weeks) + equity / (1.0 + d) ** len(part))
-    retention = part[:, column["retention_rate"]]
+    retention = part[:, _COL["retention_rate"]]
     defined = retention[np.isfinite(retention)]
     if defined.size:
         out["annual_churn"] = float(
@@ -165,7 +189,14 @@ def _nanmean(values: np.ndarray) -> float:
 
 def timeseries(model: CXModel) -> pd.DataFrame:
     """The model's recorded weekly KPIs as a DataFrame."""
-    data = np.vstack(model.history) if model.history else np.empty((0, len(SERIES)))
+    return _frame(_block(model))
+
+
+def _block(model: CXModel) -> np.ndarray:
+    return np.vstack(model.history) if model.history else np.empty((0, len(SERIES)))
+
+
+def _frame(data: np.ndarray) -> pd.DataFrame:
     df = pd.DataFrame(data, columns=list(SERIES))
     df.insert(0, "step", np.arange(1, len(df) + 1, dtype=np.int64))
     return df

@@ -52,11 +52,11 @@ class PolicyFunction:
     outputs: tuple[str, ...]
 
     def __call__(self, values: Mapping[str, float], seed: int, scenario: str) -> dict[str, float]:
-        from sim import run_model, with_updates
+        from sim import run_kpis, with_updates
 
         base = dict(self.bases)[scenario]
         params = with_updates(base, dict(values)) if values else base
-        kpis = run_model(params, seed=int(seed), steps=self.steps, shock_loss=False).kpis
+        kpis = run_kpis(params, seed=int(seed), steps=self.steps, shock_loss=False)
         return {k: kpis[k] for k in self.outputs}
 
 
