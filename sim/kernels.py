@@ -364,16 +364,27 @@ def complain(
 
 
 @_jit
-def recover(satisfaction, affect, idx, ok, gain, loss):
-    """The answered complaints of one firm (``idx``, ``ok`` whether the answer succeeded):
-    satisfaction and affect move by ``gain`` (success) or ``-loss`` (double deviation), in
-    place, and the whole population is clipped as numpy's ``+=`` then ``np.clip`` does (an
-    unchanged ``-0.0`` becomes ``0.0``, a later index of the same customer wins)."""
+def answer_complaints(
+    idx, ok, status, firm, customer, k, recovery, satisfaction, affect, gain, loss, recovered
+):
+    """Firm ``k`` answers the complaints due this week (``idx``, ``ok``: whether the answer
+    succeeds), in place: a complainer who has left or switched is recorded as such (recovery
+    code 3); for the others satisfaction and affect move by ``gain`` (success, code 1) or
+    ``-loss`` (double deviation, code 2) and the successes are flagged in ``recovered``. Then
+    the whole population is clipped as numpy's ``+=`` then ``np.clip`` does (an unchanged
+    ``-0.0`` becomes ``0.0``; a later entry of the same customer wins)."""
     n = satisfaction.size
     change = np.zeros(n, dtype=np.float32)
     for q in range(idx.size):
-        good = np.float32(1.0) if ok[q] else np.float32(0.0)
-        change[idx[q]] = good * gain - (np.float32(1.0) - good) * loss
+        i = idx[q]
+        if status[i] == customer and firm[i] == k:
+            good = np.float32(1.0) if ok[q] else np.float32(0.0)
+            change[i] = good * gain - (np.float32(1.0) - good) * loss
+            recovery[i] = 1 if ok[q] else 2
+            if ok[q]:
+                recovered[i] = True
+        else:
+            recovery[i] = 3  # left before the answer came
     zero = np.float32(0.0)
     one = np.float32(1.0)
     for i in range(n):
@@ -523,6 +534,44 @@ def journey_map(estimate, evidence, cell_sum, cell_n, memory):
             if cell_n[t, c] > 0:
                 estimate[t, c] = (estimate[t, c] * ev + cell_sum[t, c]) / total
             evidence[t, c] = total
+
+
+@_jit
+def stage3_feeds(
+    knowledge,
+    completeness,
+    buyers,
+    respondents,
+    sizes,
+    coverage_k,
+    learning,
+    drift,
+    estimate,
+    evidence,
+    cell_sum,
+    cell_n,
+    memory,
+    listening,
+    warnings_posted,
+    analytics,
+    digital_failures,
+    journeys_by_channel,
+):
+    """One firm's stage 1 (:func:`audience`), stage 2 (:func:`journey_map`) and its two delayed
+    feeds in place (sim.mechanism.stage3_record): the social-listening and analytics ring
+    buffers shift by one week and take this week's warnings posted and logged failure share
+    (``completeness · failures / max(visits, 1)`` per channel)."""
+    audience(knowledge, completeness, buyers, respondents, sizes, coverage_k, learning, drift)
+    journey_map(estimate, evidence, cell_sum, cell_n, memory)
+    for j in range(listening.size - 1, 0, -1):
+        listening[j] = listening[j - 1]
+    listening[0] = warnings_posted
+    for j in range(analytics.shape[0] - 1, 0, -1):
+        for c in range(analytics.shape[1]):
+            analytics[j, c] = analytics[j - 1, c]
+    for c in range(analytics.shape[1]):
+        visits = journeys_by_channel[c] if journeys_by_channel[c] > 1.0 else 1.0
+        analytics[0, c] = completeness * digital_failures[c] / visits
 
 
 @_jit

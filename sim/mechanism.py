@@ -217,9 +217,9 @@ def stage3_record(
         var_week = max(pp + pd_ - (pp - pd_) ** 2, 0.0) / firm.survey[2]
         firm.measured_nps_se = 100.0 * float(np.sqrt(var_week * alpha / (2.0 - alpha)))
         firm.measured_csat = 100.0 * firm.survey[3] / firm.survey[2]
-    # stage 1: who did we hear from?
-    if kernels.ENABLED:
-        kernels.audience(
+    listening, analytics = firm.listening, firm.analytics
+    if kernels.ENABLED:  # stages 1 and 2 and both feeds in one call
+        kernels.stage3_feeds(
             firm.knowledge,
             float(firm.data_completeness),
             buyers_by_segment,
@@ -228,24 +228,34 @@ def stage3_record(
             float(mech.knowledge_coverage),
             float(mech.knowledge_learning),
             float(mech.needs_drift),
+            firm.estimate,
+            firm.evidence,
+            cell_sum,
+            cell_n,
+            float(mech.map_memory),
+            listening,
+            float(warnings_posted),
+            analytics,
+            digital_failures,
+            journeys_by_channel,
         )
-        kernels.journey_map(firm.estimate, firm.evidence, cell_sum, cell_n, float(mech.map_memory))
     else:
+        # stage 1: who did we hear from?
         stage1_audience(firm, respondents_by_segment, buyers_by_segment, segment_sizes, mech)
         stage2_journey_map(firm, cell_sum, cell_n, mech.map_memory)
-    # social listening sees warnings posted `listen_delay` weeks ago (nothing before the first
-    # report arrives: NaN, not 0, so no baseline is built from an empty feed); both feeds are
-    # ring buffers shifted by one week in place (np.roll by 1)
-    listening = firm.listening
-    listening[1:] = listening[:-1]
-    listening[0] = warnings_posted
+        # social listening sees warnings posted `listen_delay` weeks ago (nothing before the
+        # first report arrives: NaN, not 0, so no baseline is built from an empty feed); both
+        # feeds are ring buffers shifted by one week in place (np.roll by 1)
+        listening[1:] = listening[:-1]
+        listening[0] = warnings_posted
+        # web/app analytics: a share (= data completeness) of failures is logged, and reports
+        # arrive with the same technological delay as social listening
+        analytics[1:] = analytics[:-1]
+        analytics[0] = (
+            firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
+        )
     delay = min(firm.listen_delay, listening.size - 1)
     heard = listening[delay] if step > delay else np.nan
-    # web/app analytics: a share (= data completeness) of failures is logged, and reports arrive
-    # with the same technological delay as social listening
-    analytics = firm.analytics
-    analytics[1:] = analytics[:-1]
-    analytics[0] = firm.data_completeness * digital_failures / np.maximum(journeys_by_channel, 1.0)
     failure_share = analytics[delay] if step > delay else np.full(N_CHANNELS, np.nan)
     detect(firm, step, complaints, heard, failure_share, mech)
 

@@ -727,29 +727,35 @@ class CXModel(mesa.Model):
             f.complaint_queue = [item for item in f.complaint_queue if item[0] > t]
             idx = np.concatenate([item[1] for item in due])
             ok = np.concatenate([item[2] for item in due])
+            if kernels.ENABLED:
+                kernels.answer_complaints(
+                    idx,
+                    ok,
+                    st.status,
+                    st.firm,
+                    CUSTOMER,
+                    f.k,
+                    st.recovery,
+                    st.satisfaction,
+                    st.affect,
+                    cp.recovery_boost * np.float32(f.recovery.value),
+                    np.float32(cp.double_deviation),
+                    recovered,
+                )
+                continue
             still = (st.status[idx] == CUSTOMER) & (st.firm[idx] == f.k)
             st.recovery[idx[~still]] = 3  # left before the answer came
             idx, ok = idx[still], ok[still]
             st.recovery[idx] = np.where(ok, 1, 2)
-            if kernels.ENABLED:
-                kernels.recover(
-                    st.satisfaction,
-                    st.affect,
-                    idx,
-                    ok,
-                    cp.recovery_boost * np.float32(f.recovery.value),
-                    np.float32(cp.double_deviation),
-                )
-            else:
-                behaviour.recover_complaints(
-                    st.satisfaction,
-                    st.affect,
-                    idx,
-                    np.where(ok, 0.0, 1.0).astype(np.float32),
-                    np.float32(0.5),
-                    np.float32(f.recovery.value),
-                    cp,
-                )
+            behaviour.recover_complaints(
+                st.satisfaction,
+                st.affect,
+                idx,
+                np.where(ok, 0.0, 1.0).astype(np.float32),
+                np.float32(0.5),
+                np.float32(f.recovery.value),
+                cp,
+            )
             recovered[idx[ok]] = True
         if not kernels.ENABLED:
             st.complaints[rows] += complained
