@@ -343,6 +343,24 @@ def _counters_of(idx: np.ndarray | int) -> np.ndarray:
     return idx
 
 
+_NUMPY_AT = {
+    "uniform64": (np.float64, _uniform64),
+    "uniform32": (np.float32, _uniform32),
+    "normal64": (np.float64, _normal64),
+    "normal32": (np.float32, _normal32),
+}
+
+
+def _at(name: str, k: int, idx: np.ndarray | int) -> np.ndarray:
+    """``name(k, i)`` for every counter ``i`` of ``idx``: a compiled loop where there is one
+    and ``idx`` is a 1-D int64 array, numpy blocks otherwise (the same bits)."""
+    idx = _counters_of(idx)
+    if name in _COMPILED_AT and _compiled(idx):
+        return _COMPILED_AT[name](np.uint64(k), idx)
+    dtype, fn = _NUMPY_AT[name]
+    return _apply(fn, dtype, k, idx, idx.shape)
+
+
 def _compiled(idx: np.ndarray) -> bool:
     """Whether ``*_at`` takes the compiled loop (one-dimensional int64 counters: the indices
     the model passes; the same bits as the numpy blocks, tests/test_counter_rng.py) rather than
@@ -362,32 +380,22 @@ def bits_at(k: int, idx: np.ndarray | int) -> np.ndarray:
 
 def uniform64_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``uniform64(k, i)`` for every counter ``i`` of ``idx`` (float64, the shape of ``idx``)."""
-    idx = _counters_of(idx)
-    if _compiled(idx):
-        return _COMPILED_AT["uniform64"](np.uint64(k), idx)
-    return _apply(_uniform64, np.float64, k, idx, idx.shape)
+    return _at("uniform64", k, idx)
 
 
 def uniform32_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``uniform32(k, i)`` for every counter ``i`` of ``idx`` (float32, the shape of ``idx``)."""
-    idx = _counters_of(idx)
-    if _compiled(idx):
-        return _COMPILED_AT["uniform32"](np.uint64(k), idx)
-    return _apply(_uniform32, np.float32, k, idx, idx.shape)
+    return _at("uniform32", k, idx)
 
 
 def normal64_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``normal64(k, i)`` for every counter ``i`` of ``idx`` (float64, the shape of ``idx``)."""
-    idx = _counters_of(idx)
-    if _compiled(idx):
-        return _COMPILED_AT["normal64"](np.uint64(k), idx)
-    return _apply(_normal64, np.float64, k, idx, idx.shape)
+    return _at("normal64", k, idx)
 
 
 def normal32_at(k: int, idx: np.ndarray | int) -> np.ndarray:
     """``normal32(k, i)`` for every counter ``i`` of ``idx`` (float32, the shape of ``idx``)."""
-    idx = _counters_of(idx)
-    return _apply(_normal32, np.float32, k, idx, idx.shape)
+    return _at("normal32", k, idx)
 
 
 def uniform64_array(k: int, shape: int | tuple[int, ...]) -> np.ndarray:

@@ -1077,10 +1077,16 @@ def record_counts(status, firm, ltr, csat, start_firm, lost_from, columns, custo
 
 
 def warm_up() -> None:
-    """Compile the kernels (or load them from the on-disk cache) by running a tiny model for
-    two weeks, so that a later caller (a test with a timeout, a benchmark) does not pay for it."""
+    """Compile the kernels (or load them from the on-disk cache) by running a small model for
+    20 weeks — long enough that every kernel runs, the answers to complaints (due weeks after
+    they are made) included — and the compiled counter lookups once, so that a later caller
+    (a test with a timeout, a benchmark, a worker process) does not pay for it."""
+    from sim import counter_rng
     from sim.model import CXModel  # here: sim.model imports this module
 
-    model = CXModel(rng=0, customer_agents=False, n_customers=60)
-    for _ in range(2):
+    model = CXModel(rng=0, customer_agents=False, n_customers=200)
+    for _ in range(20):
         model.step()
+    idx = np.arange(4, dtype=np.int64)
+    for draw in (counter_rng.uniform32_at, counter_rng.uniform64_at, counter_rng.normal64_at):
+        draw(1, idx)

@@ -484,18 +484,18 @@ class CXModel(mesa.Model):
         failed_any = failed[:, 0].copy()
         for k in range(1, failed.shape[1]):
             failed_any |= failed[:, k]
-        st.last_failure[rows[failed_any]] = t
-        w.update(
-            j_channels=channels,
-            j_failed=failed,
-            j_experienced=x,
-            j_effort=effort,
-            j_accuracy=accuracy,
-            j_end=end,
-            j_peak=peak,
-            j_expected=expected,
-            j_failed_any=failed_any,
+        self._record_journeys(
+            t, rows, (channels, failed, x, effort, accuracy, end, peak, expected, failed_any)
         )
+
+    def _record_journeys(self, t: int, rows: np.ndarray, out: tuple) -> None:
+        """The week's journeys into the week's record (and who met a failure into the state):
+        ``out`` = (channels, failed, experienced, effort, accuracy, end, peak, expected,
+        failed_any), one entry per row."""
+        names = ("channels", "failed", "experienced", "effort", "accuracy", "end", "peak")
+        names += ("expected", "failed_any")
+        self.state.last_failure[rows[out[-1]]] = t
+        self._week.update({f"j_{name}": value for name, value in zip(names, out, strict=True)})
 
     def _journeys_compiled(self, t: int) -> None:
         """``_phase_journeys`` through one compiled kernel (``sim.kernels.journey``): the same
@@ -538,17 +538,8 @@ class CXModel(mesa.Model):
             f32(cp.affect_gain),
         )
         channels, failed, x, effort, accuracy, end, peak, expected, failed_any = out
-        st.last_failure[rows[failed_any]] = t
-        w.update(
-            j_channels=channels,
-            j_failed=failed,
-            j_experienced=x,
-            j_effort=effort,
-            j_accuracy=accuracy,
-            j_end=end,
-            j_peak=peak,
-            j_expected=expected,
-            j_failed_any=failed_any,
+        self._record_journeys(
+            t, rows, (channels, failed, x, effort, accuracy, end, peak, expected, failed_any)
         )
 
     def _phase_evaluate(self) -> None:
