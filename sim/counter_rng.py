@@ -1,8 +1,9 @@
 """Counter-based random numbers: a draw is a pure function of (seed, stream, slot, week, counter).
 
-**Why.** The named streams of :mod:`sim.rng` are sequential generators: to keep scenarios
-aligned they draw full-population arrays every week, whatever the number of customers
-concerned. Here a draw is instead a hash of its coordinates: ``key(seed, name, *slot)`` fixes a
+**Why.** Sequential generators (numpy's) keep scenarios aligned only if every process draws
+a full-population array every week, whatever the number of customers concerned (what the
+weekly draws of :mod:`sim.rng` did until issue 20). Here a draw is instead a hash of its
+coordinates: ``key(seed, name, *slot)`` fixes a
 stream, :func:`week_key` a week of it, and the counter (the customer, or ``customer * K + j``
 for K draws per customer) the draw itself. A compiled kernel therefore draws only for the
 customers it visits, in any order and from any thread, and scenarios keep common random numbers

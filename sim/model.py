@@ -16,10 +16,12 @@ Phases (the same order as in ``sim/ODD.md``):
 12. ``_phase_record``       KPIs of the week
 
 Within a phase every customer is updated simultaneously from the state at the start of the
-phase (compute, then commit). All randomness comes from the named streams in ``sim.rng``;
-every stream draws full-population arrays every week, but the rules are evaluated only for
-the customers they concern (the week's shoppers, talkers, listeners, switch candidates), whose
-indices are kept in the week's record (:class:`WeekRecord`).
+phase (compute, then commit). All randomness comes from the named streams in ``sim.rng``; the
+weekly draws are counter-based (``sim.counter_rng``: customer i's draw of a process in week t
+depends on nothing else), so the rules are evaluated, and draw, only for the customers they
+concern (the week's shoppers, talkers, listeners, switch candidates), whose indices are kept
+in the week's record (:class:`WeekRecord`). The per-customer work runs in compiled kernels
+(``sim.kernels``) with the numpy code of each phase as the bit-identical reference path.
 """
 
 from __future__ import annotations
