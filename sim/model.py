@@ -145,10 +145,13 @@ class CXModel(mesa.Model):
         self._segment_tables()
         self.state = CustomerState(self.n, self.n_firms, N_TOUCHPOINTS)
         self._initialise_population()
-        # customers never change segment: the segment sizes are counted once
-        self._seg_sizes = np.bincount(self.state.segment, minlength=self.n_segments)
-        self._seg_sizes = self._seg_sizes.astype(np.int64)
-        self._uplift32 = None
+        # constant in a run, so computed once: the segment sizes (customers never change
+        # segment) and the visit uplift of each channel mask (more channels, more visits)
+        self._seg_sizes = np.bincount(self.state.segment, minlength=self.n_segments).astype(
+            np.int64
+        )
+        uplift = p.customer.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)
+        self._visit_uplift = (1.0 + uplift).astype(np.float32)
         net = p.market.network
         self.network = build_network(
             net.kind, self.n, net.mean_degree, net.rewire, self.streams.network
@@ -350,14 +353,11 @@ class CXModel(mesa.Model):
         st.aware[outside] = aware
         # customers: their own rate, moved by loyalty (share of wallet) and raised by the number
         # of channels used
-        uplift = (1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)).astype(
-            np.float32
-        )
         members = np.flatnonzero(st.status == CUSTOMER)
         prob = behaviour.purchase_probability(
             st.purchase_rate[members],
             st.loyalty[members],
-            uplift[st.channels[members]],
+            self._visit_uplift[st.channels[members]],
             economy,
             cp,
         )
@@ -413,16 +413,12 @@ class CXModel(mesa.Model):
             f32(cp.sow_reference),
             f32(cp.sow_loyalty_slope),
         )
-        if self._uplift32 is None:  # the visit uplift of each channel mask (constant in a run)
-            self._uplift32 = (
-                1.0 + cp.omnichannel_visit_uplift * np.maximum(CHANNELS_IN_MASK - 1, 0)
-            ).astype(np.float32)
         cust, seekers = kernels.occasions_shoppers(
             members,
             np.exp(x, out=x),
             k_occ,
             st.purchase_rate,
-            self._uplift32,
+            self._visit_uplift,
             st.channels,
             f32(economy),
             f32(cp.purchase_rate_cap),
@@ -490,14 +486,26 @@ class CXModel(mesa.Model):
             t, rows, (channels, failed, x, effort, accuracy, end, peak, expected, failed_any)
         )
 
+    JOURNEY_RESULTS: ClassVar[tuple[str, ...]] = tuple(
+        f"j_{name}"
+        for name in (
+            "channels",
+            "failed",
+            "experienced",
+            "effort",
+            "accuracy",
+            "end",
+            "peak",
+            "expected",
+            "failed_any",
+        )
+    )
+
     def _record_journeys(self, t: int, rows: np.ndarray, out: tuple) -> None:
         """The week's journeys into the week's record (and who met a failure into the state):
-        ``out`` = (channels, failed, experienced, effort, accuracy, end, peak, expected,
-        failed_any), one entry per row."""
-        names = ("channels", "failed", "experienced", "effort", "accuracy", "end", "peak")
-        names += ("expected", "failed_any")
+        ``out`` holds the :attr:`JOURNEY_RESULTS`, in that order, one entry per row."""
         self.state.last_failure[rows[out[-1]]] = t
-        self._week.update({f"j_{name}": value for name, value in zip(names, out, strict=True)})
+        self._week.update(zip(self.JOURNEY_RESULTS, out, strict=True))
 
     def _journeys_compiled(self, t: int) -> None:
         """``_phase_journeys`` through one compiled kernel (``sim.kernels.journey``): the same
@@ -539,10 +547,7 @@ class CXModel(mesa.Model):
             f32(cp.loss_aversion),
             f32(cp.affect_gain),
         )
-        channels, failed, x, effort, accuracy, end, peak, expected, failed_any = out
-        self._record_journeys(
-            t, rows, (channels, failed, x, effort, accuracy, end, peak, expected, failed_any)
-        )
+        self._record_journeys(t, rows, out)
 
     def _phase_evaluate(self) -> None:
         st, cp, w = self.state, self.params.customer, self._week
@@ -1052,18 +1057,11 @@ class CXModel(mesa.Model):
             current = (st.status[rows] == CUSTOMER) & (st.firm[rows] == dealer)
             surveyed = current & (counter_rng.uniform64_at(k_survey, rows) < mech.survey_rate)
             w["surveyed"] = rows[surveyed]
-        bought = w["j_bought"]
         for f in self.firms:
             dig_fail, traffic = failures[f.k], visits[f.k]
             if kernels.ENABLED:
                 pos = np.flatnonzero(asked_by == f.k)
-                who, buyers = rows[pos], buyers_by[f.k]
-            else:
-                mine = dealer == f.k
-                asked = mine & surveyed
-                who = rows[asked]
-                buyers = np.bincount(w["j_segment"][mine & bought], minlength=self.n_segments)
-            if kernels.ENABLED:
+                who = rows[pos]
                 m, cp = f.measurement, self.params.customer
                 week, by_segment, cell_sum, cell_n = kernels.survey(
                     who,
@@ -1096,7 +1094,7 @@ class CXModel(mesa.Model):
                     cell_sum=cell_sum,
                     cell_n=cell_n,
                     segment_sizes=seg_sizes,
-                    buyers_by_segment=buyers,
+                    buyers_by_segment=buyers_by[f.k],
                     complaints=int(complaints[f.k]),
                     warnings_posted=float(w["wom_neg"][f.k]),
                     digital_failures=dig_fail,
@@ -1104,6 +1102,12 @@ class CXModel(mesa.Model):
                     mech=mech,
                 )
             else:
+                mine = dealer == f.k
+                asked = mine & surveyed
+                who = rows[asked]
+                buyers = np.bincount(
+                    w["j_segment"][mine & w["j_bought"]], minlength=self.n_segments
+                )
                 mechanism.stage3_collect(
                     f,
                     step=t,
