@@ -691,6 +691,14 @@ def _full_errors():
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
+def progress_log(name: str, quiet: bool) -> Callable[[str], None]:
+    """The progress lines of ``cxsim <name>`` on stderr (``cxsim <name>: …``), or nothing
+    when ``output.quiet``."""
+    if quiet:
+        return lambda s: None
+    return lambda s: print(f"cxsim {name}: {s}", file=sys.stderr)
+
+
 def run_study_command(
     name: str,
     group: str,

@@ -9,7 +9,6 @@ lock, one-line errors). Rerunning the same command with the same ``hydra.run.dir
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,14 +60,11 @@ def calibrate_cmd(cfg, out_dir) -> Any:
     """The Hydra job of ``cxsim calibrate``."""
     from experiments.batch import task_overrides
     from experiments.calibrate.study import run_calibration
+    from experiments.cli import progress_log
 
     plan = plan_calibrate(task_overrides())
     t0 = time.perf_counter()
-    log = (
-        (lambda s: None)
-        if plan.quiet
-        else (lambda s: print(f"cxsim calibrate: {s}", file=sys.stderr))
-    )
+    log = progress_log("calibrate", plan.quiet)
     result = run_calibration(
         plan.study, plan.base, plan.cohort, out_dir, plan.executor, plan.kpis, log, progress=None
     )

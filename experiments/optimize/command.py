@@ -146,15 +146,12 @@ def plan_optimize(overrides: Sequence[str]) -> OptimizePlan:
 def optimize_cmd(cfg, out_dir) -> Any:
     """The Hydra job of ``cxsim optimize``: :func:`run_optimize` into the run directory."""
     from experiments.batch import task_overrides
+    from experiments.cli import progress_log
     from experiments.optimize.study import run_optimize
 
     plan = plan_optimize(task_overrides())
     t0 = time.perf_counter()
-    log = (
-        (lambda s: None)
-        if plan.quiet
-        else (lambda s: print(f"cxsim optimize: {s}", file=sys.stderr))
-    )
+    log = progress_log("optimize", plan.quiet)
     result = run_optimize(
         plan.problem,
         plan.fn,
